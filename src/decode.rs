@@ -1,0 +1,563 @@
+//! The decoder: which lexicon spans were spun, and what they most likely said.
+//!
+//! A noisy-channel model. The original text T was written (its probability
+//! comes from the language model) and the spinner turned each spinnable word
+//! either into itself (probability 1 − r) or into a synonym S of the
+//! original O (probability r · P(S | O), the lexicon's weight). Given the
+//! observed text, the decoder searches the lattice whose edges are "keep
+//! this word" and "this span was O" for every lexicon match and candidate,
+//! with Viterbi over trigram histories (a beam of the best few per
+//! position). Overlapping and adjacent spans are decided together: the
+//! language model scores "defense and intelligence officials" as a whole.
+//!
+//! Two stages keep it fast: a local pre-check scores each candidate in its
+//! observed context and drops spans whose every candidate fits far worse
+//! than what is there; only the rest enter the lattice.
+//!
+//! The output, an [`Analysis`], lists every span with the evidence for it
+//! (the gain in log10 probability of the best original over the observed
+//! words, the chosen candidate, a confidence); the detector and the
+//! restorer are both views of it.
+
+use std::ops::Range;
+
+use crate::lexicon::{Candidate, Lexicon, ScanMode, Scanner, Sources};
+use crate::lm::{LanguageModel, WordId};
+use crate::tokenize::{tokenize, Token, TokenKind};
+
+/// Tunable settings of the decoder. The defaults were chosen on a
+/// calibration split of synthetic spins (see `scripts/eval`).
+#[derive(Clone, Debug)]
+pub struct Params {
+    /// Prior share of spinnable words a spinner changed (r).
+    pub prior_rate: f32,
+    /// Exponent on the channel probability P(S | O).
+    pub channel_scale: f32,
+    /// Extra log10 cost of any change, on top of the channel.
+    pub change_cost: f32,
+    /// Candidates per span that the local pre-check scores.
+    pub precheck_candidates: usize,
+    /// Candidates per span that enter the lattice.
+    pub lattice_candidates: usize,
+    /// A span enters the lattice only if its best candidate's local score
+    /// is at least this close (log10) to the observed words'.
+    pub precheck_margin: f32,
+    /// Histories kept per position.
+    pub beam: usize,
+    /// Logistic slope turning a gain (log10) into a confidence.
+    pub confidence_slope: f32,
+    /// Skip spans whose observed word forms seen trigrams on both sides.
+    pub fast_accept: bool,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            prior_rate: 0.1,
+            channel_scale: 1.0,
+            change_cost: 0.0,
+            precheck_candidates: 16,
+            lattice_candidates: 8,
+            precheck_margin: 1.0,
+            beam: 6,
+            confidence_slope: 1.0,
+            fast_accept: true,
+        }
+    }
+}
+
+/// The language model a decoder uses: the embedded one or a user's.
+#[derive(Clone, Debug)]
+pub enum Model {
+    /// A model that lives for the whole program (the embedded one).
+    Static(&'static LanguageModel),
+    /// A user model shared between threads.
+    Shared(std::sync::Arc<LanguageModel>),
+}
+
+impl std::ops::Deref for Model {
+    type Target = LanguageModel;
+    fn deref(&self) -> &LanguageModel {
+        match self {
+            Model::Static(m) => m,
+            Model::Shared(m) => m,
+        }
+    }
+}
+
+/// One span the decoder weighed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Span {
+    /// Byte offset of the span's start in the input.
+    pub start: usize,
+    /// Byte offset of the span's end in the input.
+    pub end: usize,
+    /// Index of the first token.
+    pub first_token: usize,
+    /// Index one past the last token.
+    pub last_token: usize,
+    /// Words the span covers in the observed text.
+    pub words: usize,
+    /// The best candidate original (lexicon spelling, lower case).
+    pub original: String,
+    /// Where that candidate's pair came from.
+    pub sources: Sources,
+    /// The lexicon weight P(spun | original) of that candidate.
+    pub weight: f32,
+    /// How much better (log10, language model plus channel) the original
+    /// reads than the observed words in context; positive means "spun".
+    pub gain: f32,
+    /// Whether the best decoding replaces this span.
+    pub chosen: bool,
+    /// Confidence that the span was spun and `original` restores it, 0..1.
+    pub confidence: f32,
+}
+
+/// The decoder's view of one document.
+#[derive(Clone, Debug, Default)]
+pub struct Analysis {
+    /// The tokens of the input.
+    pub tokens: Vec<Token>,
+    /// Number of word tokens (excluding those in excluded ranges).
+    pub words: usize,
+    /// Word tokens a lexicon span covers (could have been spun).
+    pub spinnable_words: usize,
+    /// Spans that passed the pre-check, in input order; overlapping spans
+    /// may both appear, at most one of them `chosen`.
+    pub spans: Vec<Span>,
+}
+
+impl Analysis {
+    /// The spans the best decoding replaces, in input order, never overlapping.
+    pub fn chosen(&self) -> impl Iterator<Item = &Span> {
+        self.spans.iter().filter(|s| s.chosen)
+    }
+}
+
+/// The decoder: a lexicon, a language model and parameters. Immutable and
+/// shareable between threads; per-call buffers live on the stack.
+#[derive(Clone, Debug)]
+pub struct Decoder {
+    lexicon: Lexicon,
+    lm: Model,
+    params: Params,
+}
+
+/// A candidate prepared for scoring: its LM ids and channel cost.
+#[derive(Clone, Debug)]
+struct Prepared {
+    original: String,
+    sources: Sources,
+    weight: f32,
+    ids: Vec<WordId>,
+    channel: f32,
+}
+
+/// A span with its prepared candidates, in unit coordinates.
+#[derive(Clone, Debug)]
+struct Arc {
+    first: usize,
+    last: usize,
+    span_ix: usize,
+    cands: Vec<Prepared>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct State {
+    w2: WordId,
+    w1: WordId,
+    score: f32,
+    /// (position, state index at that position, edge) of the best way in.
+    back: Option<(usize, usize, Edge)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Edge {
+    Keep,
+    Replace { arc: usize, cand: usize },
+}
+
+/// A word unit in a sentence: a token and its LM ids.
+#[derive(Clone, Debug)]
+struct Unit {
+    token: usize,
+    ids: Vec<WordId>,
+}
+
+impl Decoder {
+    /// A decoder over `lexicon` and `lm` with default parameters.
+    pub fn new(lexicon: Lexicon, lm: Model) -> Decoder {
+        Decoder { lexicon, lm, params: Params::default() }
+    }
+
+    /// Replaces the parameters.
+    pub fn with_params(mut self, params: Params) -> Decoder {
+        self.params = params;
+        self
+    }
+
+    /// The parameters in use.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The lexicon in use.
+    pub fn lexicon(&self) -> &Lexicon {
+        &self.lexicon
+    }
+
+    /// The language model in use.
+    pub fn lm(&self) -> &LanguageModel {
+        &self.lm
+    }
+
+    /// Analyses `text`, ignoring the byte ranges in `exclude` (boilerplate
+    /// lines: neither counted, nor scored, nor restored).
+    pub fn analyze(&self, text: &str, exclude: &[Range<usize>]) -> Analysis {
+        let tokens = tokenize(text);
+        let mut scanner = Scanner::new();
+        let matches = scanner.scan(&self.lexicon, text, &tokens, ScanMode::All);
+        let excluded = |t: &Token| exclude.iter().any(|r| t.start < r.end && r.start < t.end);
+
+        // Which tokens may be changed: not names (capitalized mid-sentence),
+        // not acronyms, not excluded.
+        let mut protected = vec![false; tokens.len()];
+        let mut sentence_start = true;
+        for (i, t) in tokens.iter().enumerate() {
+            if i > 0 && text[tokens[i - 1].end..t.start].contains('\n') {
+                sentence_start = true;
+            }
+            match t.kind {
+                TokenKind::Punct => {
+                    if t.ends_sentence(text) || text[t.start..t.end].contains(':') {
+                        sentence_start = true;
+                    }
+                }
+                _ => {
+                    let s = t.text(text);
+                    let upper_first = s.chars().next().is_some_and(char::is_uppercase);
+                    let all_caps = s.chars().filter(|c| c.is_alphabetic()).count() >= 2
+                        && !s.chars().any(char::is_lowercase);
+                    protected[i] = excluded(t) || (upper_first && !sentence_start) || all_caps;
+                    sentence_start = false;
+                }
+            }
+        }
+
+        let mut analysis = Analysis { words: 0, ..Default::default() };
+        let mut spinnable = vec![false; tokens.len()];
+
+        // Sentences: runs of non-punctuation tokens split at sentence ends,
+        // line breaks and excluded ranges.
+        let mut bounds: Vec<Range<usize>> = Vec::new();
+        let mut start = 0;
+        for i in 0..=tokens.len() {
+            let split = i == tokens.len()
+                || tokens[i].ends_sentence(text)
+                || excluded(&tokens[i])
+                || (i > 0 && text[tokens[i - 1].end..tokens[i].start].matches('\n').count() >= 1);
+            if split {
+                if start < i {
+                    bounds.push(start..i);
+                }
+                start = if i < tokens.len() && (tokens[i].ends_sentence(text) || excluded(&tokens[i])) { i + 1 } else { i };
+            }
+        }
+        for t in &tokens {
+            if t.kind == TokenKind::Word && !excluded(t) {
+                analysis.words += 1;
+            }
+        }
+
+        let mut by_first: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
+        for (k, m) in matches.iter().enumerate() {
+            by_first.entry(m.first).or_default().push(k);
+        }
+
+        for range in bounds {
+            let mut arcs = Vec::new();
+            for ti in range.clone() {
+                let Some(ms) = by_first.get(&ti) else { continue };
+                for &k in ms {
+                    let m = &matches[k];
+                    if m.last > range.end || (m.first..m.last).any(|t| protected[t]) {
+                        continue;
+                    }
+                    let cands = self.lexicon.candidates(m);
+                    if cands.is_empty() {
+                        continue;
+                    }
+                    for t in m.first..m.last {
+                        spinnable[t] = true;
+                    }
+                    arcs.push((k, cands));
+                }
+            }
+            if arcs.is_empty() {
+                continue;
+            }
+            let units = self.units(text, &tokens, &range);
+            let prepared = self.precheck(&units, &tokens, &matches, arcs, &mut analysis);
+            if !prepared.is_empty() {
+                self.viterbi(&units, &prepared, &mut analysis);
+            }
+        }
+        analysis.spinnable_words =
+            tokens.iter().enumerate().filter(|(i, t)| spinnable[*i] && t.kind == TokenKind::Word).count();
+        analysis.spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+        analysis.tokens = tokens;
+        analysis
+    }
+
+    /// LM ids of the observed word tokens of a sentence.
+    fn units(&self, text: &str, tokens: &[Token], range: &Range<usize>) -> Vec<Unit> {
+        let mut units = Vec::with_capacity(range.len());
+        for ti in range.clone() {
+            let t = &tokens[ti];
+            if t.kind == TokenKind::Punct {
+                continue;
+            }
+            let mut ids = Vec::with_capacity(1);
+            self.lm.ids(t.text(text), &mut ids);
+            units.push(Unit { token: ti, ids });
+        }
+        units
+    }
+
+    fn cand_ids(&self, original: &str) -> Vec<WordId> {
+        let mut ids = Vec::with_capacity(2);
+        for w in original.split_whitespace() {
+            self.lm.ids(w, &mut ids);
+        }
+        ids
+    }
+
+    fn channel(&self, c: &Candidate<'_>) -> f32 {
+        let p = &self.params;
+        p.prior_rate.log10() - (1.0 - p.prior_rate).log10() + p.channel_scale * c.weight.max(1e-8).log10()
+            - p.change_cost
+    }
+
+    /// Scores `ids` after the context (w2, w1), then the `after` words.
+    fn window(&self, mut w2: WordId, mut w1: WordId, ids: &[WordId], after: &[WordId]) -> f32 {
+        let mut s = 0.0;
+        for &w in ids.iter().chain(after) {
+            s += self.lm.log10_prob(w2, w1, w);
+            w2 = w1;
+            w1 = w;
+        }
+        s
+    }
+
+    /// Local pre-check: each span's candidates scored in the observed
+    /// context; keeps spans whose best candidate comes close to the observed
+    /// words, with their best few candidates.
+    fn precheck(
+        &self,
+        units: &[Unit],
+        tokens: &[Token],
+        matches: &[crate::lexicon::Match],
+        arcs: Vec<(usize, Vec<Candidate<'_>>)>,
+        analysis: &mut Analysis,
+    ) -> Vec<Arc> {
+        let p = &self.params;
+        let base = units.first().map_or(0, |u| u.token);
+        let mut unit_index = vec![usize::MAX; units.last().map_or(0, |u| u.token + 1 - base)];
+        for (k, u) in units.iter().enumerate() {
+            unit_index[u.token - base] = k;
+        }
+        let unit_of = |ti: usize| unit_index.get(ti.wrapping_sub(base)).copied().filter(|&k| k != usize::MAX);
+        let bos = self.lm.bos();
+        let mut out = Vec::new();
+        for (k, cands) in arcs {
+            let m = &matches[k];
+            let (Some(first), Some(last_incl)) = (unit_of(m.first), unit_of(m.last - 1)) else { continue };
+            let last = last_incl + 1;
+            let before: Vec<WordId> =
+                units[first.saturating_sub(2)..first].iter().flat_map(|u| u.ids.iter().copied()).collect();
+            let (w2, w1) = ctx2(&before, bos);
+            let mut after: Vec<WordId> = units[last..].iter().flat_map(|u| u.ids.iter().copied()).take(2).collect();
+            if after.len() < 2 {
+                after.push(self.lm.eos());
+            }
+            let observed: Vec<WordId> = units[first..last].iter().flat_map(|u| u.ids.iter().copied()).collect();
+            // Fast accept: a word the model has seen in this very trigram on
+            // both sides reads as written; spinners' swaps rarely do.
+            if p.fast_accept && observed.len() == 1 {
+                let o = observed[0];
+                if self.lm.lookup(w2, w1, o).order == 3 && self.lm.lookup(w1, o, after[0]).order == 3 {
+                    continue;
+                }
+            }
+            let kept = self.window(w2, w1, &observed, &after);
+
+            // Candidates come ranked (P(spun | original) · P(original) for
+            // the shipped lexicon): score the first few in context.
+            let mut scored: Vec<(f32, Prepared)> = cands
+                .iter()
+                .take(p.precheck_candidates)
+                .map(|c| {
+                    let ids = self.cand_ids(c.original);
+                    let channel = self.channel(c);
+                    let s = self.window(w2, w1, &ids, &after) + channel;
+                    let pr = Prepared { original: c.original.to_string(), sources: c.sources, weight: c.weight, ids, channel };
+                    (s, pr)
+                })
+                .filter(|(_, pr)| !pr.ids.iter().any(|&w| !self.lm.is_known(w)))
+                .collect();
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let Some((best_score, best)) = scored.first() else { continue };
+            // The gain of the observed words is measured against keeping them
+            // at the prior's "unchanged" cost (the channel above is relative to it).
+            let gain = best_score - kept;
+            if gain < -p.precheck_margin {
+                continue;
+            }
+            let span_ix = analysis.spans.len();
+            analysis.spans.push(Span {
+                start: m.start,
+                end: m.end,
+                first_token: m.first,
+                last_token: m.last,
+                words: (m.first..m.last).filter(|&t| tokens[t].kind == TokenKind::Word).count(),
+                original: best.original.clone(),
+                sources: best.sources,
+                weight: best.weight,
+                gain,
+                chosen: false,
+                confidence: 0.0,
+            });
+            scored.truncate(p.lattice_candidates);
+            out.push(Arc { first, last, span_ix, cands: scored.into_iter().map(|(_, pr)| pr).collect() });
+        }
+        out
+    }
+
+    /// Viterbi over one sentence; marks chosen spans and their confidence.
+    fn viterbi(&self, units: &[Unit], arcs: &[Arc], analysis: &mut Analysis) {
+        let p = &self.params;
+        let n = units.len();
+        let mut states: Vec<Vec<State>> = vec![Vec::new(); n + 1];
+        let bos = self.lm.bos();
+        states[0].push(State { w2: bos, w1: bos, score: 0.0, back: None });
+        let mut arcs_at: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (ai, a) in arcs.iter().enumerate() {
+            arcs_at[a.first].push(ai);
+        }
+        for i in 0..n {
+            prune(&mut states[i], p.beam);
+            let current = std::mem::take(&mut states[i]);
+            for (si, st) in current.iter().enumerate() {
+                // Keep the observed word.
+                let (s, w2, w1) = self.emit(st.w2, st.w1, &units[i].ids);
+                relax(&mut states[i + 1], State { w2, w1, score: st.score + s, back: Some((i, si, Edge::Keep)) });
+                for &ai in &arcs_at[i] {
+                    let a = &arcs[ai];
+                    for (ci, c) in a.cands.iter().enumerate() {
+                        let (s, w2, w1) = self.emit(st.w2, st.w1, &c.ids);
+                        relax(
+                            &mut states[a.last],
+                            State { w2, w1, score: st.score + s + c.channel, back: Some((i, si, Edge::Replace { arc: ai, cand: ci })) },
+                        );
+                    }
+                }
+            }
+            states[i] = current;
+        }
+        // Close the sentence.
+        let eos = self.lm.eos();
+        let Some((best_ix, _)) = states[n]
+            .iter()
+            .enumerate()
+            .map(|(k, s)| (k, s.score + self.lm.log10_prob(s.w2, s.w1, eos)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+        else {
+            return;
+        };
+        // Trace back the best path.
+        let mut path: Vec<(usize, Edge)> = Vec::new();
+        let (mut pos, mut ix) = (n, best_ix);
+        while let Some((prev, prev_ix, edge)) = states[pos][ix].back {
+            path.push((prev, edge));
+            pos = prev;
+            ix = prev_ix;
+        }
+        path.reverse();
+        // The chosen words, for the confidence of each edit in its context.
+        let mut chosen_ids: Vec<(usize, Vec<WordId>)> = Vec::with_capacity(path.len());
+        for &(at, edge) in &path {
+            match edge {
+                Edge::Keep => chosen_ids.push((at, units[at].ids.clone())),
+                Edge::Replace { arc, cand } => chosen_ids.push((at, arcs[arc].cands[cand].ids.clone())),
+            }
+        }
+        for (step, &(_, edge)) in path.iter().enumerate() {
+            let Edge::Replace { arc, cand } = edge else { continue };
+            let a = &arcs[arc];
+            let c = &a.cands[cand];
+            let before: Vec<WordId> = chosen_ids[..step].iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
+            let (w2, w1) = ctx2(&before, bos);
+            let mut after: Vec<WordId> =
+                chosen_ids[step + 1..].iter().flat_map(|(_, ids)| ids.iter().copied()).take(2).collect();
+            if after.len() < 2 {
+                after.push(eos);
+            }
+            let observed: Vec<WordId> = units[a.first..a.last].iter().flat_map(|u| u.ids.iter().copied()).collect();
+            let gain = self.window(w2, w1, &c.ids, &after) + c.channel - self.window(w2, w1, &observed, &after);
+            let span = &mut analysis.spans[a.span_ix];
+            span.original = c.original.clone();
+            span.sources = c.sources;
+            span.weight = c.weight;
+            span.gain = gain;
+            span.chosen = gain > 0.0;
+            span.confidence = logistic(p.confidence_slope * gain);
+        }
+        for a in arcs {
+            let span = &mut analysis.spans[a.span_ix];
+            if !span.chosen {
+                span.confidence = logistic(p.confidence_slope * span.gain.min(0.0));
+            }
+        }
+    }
+
+    fn emit(&self, mut w2: WordId, mut w1: WordId, ids: &[WordId]) -> (f32, WordId, WordId) {
+        let mut s = 0.0;
+        for &w in ids {
+            s += self.lm.log10_prob(w2, w1, w);
+            w2 = w1;
+            w1 = w;
+        }
+        (s, w2, w1)
+    }
+}
+
+fn ctx2(before: &[WordId], bos: WordId) -> (WordId, WordId) {
+    let n = before.len();
+    let w1 = if n >= 1 { before[n - 1] } else { bos };
+    let w2 = if n >= 2 { before[n - 2] } else { bos };
+    (w2, w1)
+}
+
+/// Adds a state, merging it with one of the same history (the better wins).
+fn relax(states: &mut Vec<State>, s: State) {
+    if let Some(old) = states.iter_mut().find(|o| o.w2 == s.w2 && o.w1 == s.w1) {
+        if s.score > old.score {
+            *old = s;
+        }
+    } else {
+        states.push(s);
+    }
+}
+
+/// Keeps the `beam` best states.
+fn prune(states: &mut Vec<State>, beam: usize) {
+    if states.len() > beam {
+        states.sort_by(|a, b| b.score.total_cmp(&a.score));
+        states.truncate(beam);
+    }
+}
+
+/// 1 / (1 + 10^-x): a log10 odds as a probability.
+pub(crate) fn logistic(x: f32) -> f32 {
+    1.0 / (1.0 + 10f32.powf(-x))
+}

@@ -1,0 +1,395 @@
+//! The evaluation harness: spin clean news synthetically, then measure
+//! detection and restoration; set tortured phrases from science in neutral
+//! sentences and measure how many are flagged and restored.
+//!
+//! Documents are split in two by their index (even: calibration, odd:
+//! test). Parameters are chosen on the calibration split and every figure
+//! is reported on the test split. `unspin eval` prints the table that the
+//! README carries (`scripts/eval` regenerates it).
+
+pub mod spinner;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::decode::{Decoder, Params};
+use crate::detect::{Calibration, Label, Scorer};
+use crate::lexicon::import::{import, Format};
+use crate::restore::Restorer;
+use crate::tokenize::{tokenize, TokenKind};
+pub use spinner::{Rng, Spinner, SpunDoc, Swap};
+
+/// A clean document and its spun versions.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// The file it came from.
+    pub name: String,
+    /// The clean text.
+    pub clean: String,
+    /// (rate asked for, spun document).
+    pub spun: Vec<(f32, SpunDoc)>,
+}
+
+/// Reads the BBC corpus (`DIR/*/*.txt`), sorted by path; invalid UTF-8 is
+/// decoded lossily (one file of the corpus has it).
+pub fn load_corpus(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let sub = entry?.path();
+        if sub.is_dir() {
+            for f in std::fs::read_dir(&sub)? {
+                let f = f?.path();
+                if f.extension().is_some_and(|e| e == "txt") {
+                    paths.push(f);
+                }
+            }
+        }
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p)?;
+            Ok((p.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()))
+        })
+        .collect()
+}
+
+/// Spins every document at every rate (deterministically from `seed`).
+pub fn prepare(docs: &[(String, String)], spinner: &Spinner, rates: &[f32], seed: u64) -> Vec<Case> {
+    docs.par_iter()
+        .enumerate()
+        .map(|(i, (name, text))| {
+            let spun = rates
+                .iter()
+                .enumerate()
+                .map(|(k, &r)| (r, spinner.spin(text, r, &mut Rng::new(seed ^ ((i as u64) << 8) ^ k as u64))))
+                .collect();
+            Case { name: name.clone(), clean: text.clone(), spun }
+        })
+        .collect()
+}
+
+/// What the decoder did with one text.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    /// Raw detector evidence (see [`Scorer::raw_rate`]).
+    pub raw_rate: f32,
+    /// Words counted.
+    pub words: usize,
+    /// Edits as (start, end, new text), byte offsets into the scored text.
+    pub edits: Vec<(usize, usize, String)>,
+}
+
+/// Outcomes of a case: the clean text, then each spun version.
+#[derive(Clone, Debug)]
+pub struct CaseOutcome {
+    /// The clean text's outcome.
+    pub clean: Outcome,
+    /// Each spun version's outcome, in `Case::spun` order.
+    pub spun: Vec<Outcome>,
+}
+
+/// Runs the decoder over all cases (in parallel).
+pub fn run(decoder: &Decoder, cases: &[Case]) -> Vec<CaseOutcome> {
+    let restorer = Restorer::new(decoder.clone());
+    let one = |text: &str| {
+        let a = decoder.analyze(text, &[]);
+        let r = restorer.apply(text, &a);
+        Outcome {
+            raw_rate: Scorer::raw_rate(&a),
+            words: a.words,
+            edits: r.edits.into_iter().map(|e| (e.start, e.end, e.new)).collect(),
+        }
+    };
+    cases
+        .par_iter()
+        .map(|c| CaseOutcome { clean: one(&c.clean), spun: c.spun.iter().map(|(_, d)| one(&d.text)).collect() })
+        .collect()
+}
+
+/// Restoration counts for one spun document.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RestoreCounts {
+    /// Swaps made by the spinner.
+    pub swaps: usize,
+    /// Swaps restored exactly (same span, same original, case-insensitive).
+    pub exact: usize,
+    /// Words the spinner did not touch.
+    pub untouched_words: usize,
+    /// Of those, words the restorer changed.
+    pub false_edited_words: usize,
+}
+
+impl std::ops::AddAssign for RestoreCounts {
+    fn add_assign(&mut self, o: RestoreCounts) {
+        self.swaps += o.swaps;
+        self.exact += o.exact;
+        self.untouched_words += o.untouched_words;
+        self.false_edited_words += o.false_edited_words;
+    }
+}
+
+/// Compares a restoration of `doc` with its ground truth.
+pub fn restore_counts(doc: &SpunDoc, outcome: &Outcome) -> RestoreCounts {
+    let mut c = RestoreCounts { swaps: doc.swaps.len(), ..Default::default() };
+    for s in &doc.swaps {
+        if outcome.edits.iter().any(|(a, b, new)| *a == s.start && *b == s.end && new.to_lowercase() == s.original.to_lowercase()) {
+            c.exact += 1;
+        }
+    }
+    let in_swap = |a: usize, b: usize| doc.swaps.iter().any(|s| a < s.end && s.start < b);
+    for t in tokenize(&doc.text) {
+        if t.kind != TokenKind::Word || in_swap(t.start, t.end) {
+            continue;
+        }
+        c.untouched_words += 1;
+        if outcome.edits.iter().any(|(a, b, _)| t.start < *b && *a < t.end) {
+            c.false_edited_words += 1;
+        }
+    }
+    c
+}
+
+/// Restoration counts of a clean text (every word is untouched).
+pub fn clean_counts(text: &str, outcome: &Outcome) -> RestoreCounts {
+    restore_counts(&SpunDoc { text: text.to_string(), swaps: vec![], words: 0 }, outcome)
+}
+
+/// Area under the ROC curve of `pos` scores against `neg` scores.
+pub fn auc(pos: &[f32], neg: &[f32]) -> f32 {
+    if pos.is_empty() || neg.is_empty() {
+        return f32::NAN;
+    }
+    let mut wins = 0.0f64;
+    for &p in pos {
+        for &n in neg {
+            wins += if p > n {
+                1.0
+            } else if p == n {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    (wins / (pos.len() * neg.len()) as f64) as f32
+}
+
+/// Fits the detector's calibration on a split's outcomes: a least-squares
+/// line from raw evidence to the true rate, and a threshold just above the
+/// clean documents' rates.
+pub fn fit_calibration(cases: &[Case], outcomes: &[CaseOutcome], clean_quantile: f32) -> Calibration {
+    let mut xs = Vec::new();
+    let mut ys = Vec::new();
+    for (c, o) in cases.iter().zip(outcomes) {
+        xs.push(o.clean.raw_rate);
+        ys.push(0.0);
+        for ((_, d), so) in c.spun.iter().zip(&o.spun) {
+            xs.push(so.raw_rate);
+            ys.push(d.true_rate());
+        }
+    }
+    let n = xs.len() as f32;
+    let (mx, my) = (xs.iter().sum::<f32>() / n, ys.iter().sum::<f32>() / n);
+    let sxy: f32 = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let sxx: f32 = xs.iter().map(|x| (x - mx) * (x - mx)).sum();
+    let slope = if sxx > 0.0 { sxy / sxx } else { 1.0 };
+    let intercept = my - slope * mx;
+    let mut cal = Calibration { rate_slope: slope, rate_intercept: intercept, short_doc_margin: 0.0, ..Default::default() };
+    let mut clean_rates: Vec<f32> = outcomes
+        .iter()
+        .map(|o| (slope * o.clean.raw_rate + intercept).clamp(0.0, 1.0))
+        .collect();
+    clean_rates.sort_by(f32::total_cmp);
+    let k = ((clean_rates.len() as f32 * clean_quantile) as usize).min(clean_rates.len().saturating_sub(1));
+    let q = clean_rates.get(k).copied().unwrap_or(0.0);
+    cal.threshold = q + 0.005;
+    cal.score_slope = 300.0;
+    cal
+}
+
+/// The tortured-phrase test: pairs set in neutral sentences.
+#[derive(Clone, Debug)]
+pub struct TorturedCase {
+    /// The sentence with the tortured phrase in it.
+    pub sentence: String,
+    /// Byte range of the phrase in the sentence.
+    pub span: (usize, usize),
+    /// Acceptable restorations (lower case).
+    pub expected: Vec<String>,
+}
+
+/// Neutral sentences written by us; `{}` is the phrase.
+pub const TEMPLATES: &[&str] = &[
+    "In this paper we study {} in detail.",
+    "The results show that {} improves over the baseline.",
+    "Recent work has focused on {} for several tasks.",
+    "We describe {} and discuss its limitations.",
+];
+
+/// Reads the tortured-phrase list through the lexicon import path and sets
+/// each usable pair in a template. Returns the cases and how many pairs were
+/// skipped (uncertain targets).
+pub fn tortured_cases(path: &Path) -> crate::Result<(Vec<TorturedCase>, usize)> {
+    let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
+    let imported = import(&path.display().to_string(), &text, Format::Json)?;
+    let mut by_spun: Vec<(String, Vec<String>)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for e in imported.entries {
+        let spun = e.spun.trim().to_lowercase();
+        let k = *index.entry(spun.clone()).or_insert_with(|| {
+            by_spun.push((spun.clone(), vec![]));
+            by_spun.len() - 1
+        });
+        by_spun[k].1.push(e.original.to_lowercase());
+    }
+    let cases = by_spun
+        .into_iter()
+        .enumerate()
+        .map(|(i, (spun, expected))| {
+            let t = TEMPLATES[i % TEMPLATES.len()];
+            let at = t.find("{}").expect("template has a slot");
+            let sentence = t.replacen("{}", &spun, 1);
+            TorturedCase { sentence, span: (at, at + spun.len()), expected }
+        })
+        .collect();
+    Ok((cases, imported.skipped.len()))
+}
+
+/// Flagged and exactly restored tortured phrases.
+pub fn tortured_scores(decoder: &Decoder, cases: &[TorturedCase]) -> (usize, usize) {
+    let restorer = Restorer::new(decoder.clone());
+    cases
+        .par_iter()
+        .map(|c| {
+            let a = decoder.analyze(&c.sentence, &[]);
+            let flagged = a.chosen().any(|s| s.start < c.span.1 && c.span.0 < s.end) as usize;
+            let r = restorer.apply(&c.sentence, &a);
+            let (head, tail) = (&c.sentence[..c.span.0], &c.sentence[c.span.1..]);
+            let restored = r.text.to_lowercase();
+            let exact = c.expected.iter().any(|e| restored == format!("{}{}{}", head.to_lowercase(), e, tail.to_lowercase()));
+            (flagged, exact as usize)
+        })
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+}
+
+/// Everything the README's table reports.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Documents in the test split.
+    pub test_docs: usize,
+    /// (rate, AUC clean vs spun).
+    pub auc: Vec<(f32, f32)>,
+    /// Share of clean test documents not labelled clean.
+    pub clean_flagged: f32,
+    /// Mean absolute error of spin_rate (clean and all spun versions).
+    pub rate_mae: f32,
+    /// (rate, restoration counts).
+    pub restore: Vec<(f32, RestoreCounts)>,
+    /// Counts on clean documents.
+    pub clean_restore: RestoreCounts,
+    /// Tortured phrases: (cases, flagged, restored exactly, skipped).
+    pub tortured: Option<(usize, usize, usize, usize)>,
+}
+
+/// Scores the test split with a fitted calibration.
+pub fn summarize(cases: &[Case], outcomes: &[CaseOutcome], cal: &Calibration, rates: &[f32]) -> Summary {
+    let mut s = Summary { test_docs: cases.len(), ..Default::default() };
+    let report = |o: &Outcome| {
+        let rate = if o.words == 0 { 0.0 } else { (cal.rate_slope * o.raw_rate + cal.rate_intercept).clamp(0.0, 1.0) };
+        let t = cal.threshold + cal.short_doc_margin / (o.words.max(1) as f32).sqrt();
+        let score = if o.words == 0 { 0.0 } else { 1.0 / (1.0 + (-cal.score_slope * (rate - t)).exp()) };
+        let label = if score < 0.5 {
+            Label::Clean
+        } else if rate >= cal.heavy_rate {
+            Label::Heavy
+        } else {
+            Label::Light
+        };
+        (rate, score, label)
+    };
+    let clean: Vec<(f32, f32, Label)> = outcomes.iter().map(|o| report(&o.clean)).collect();
+    let clean_scores: Vec<f32> = clean.iter().map(|c| c.1).collect();
+    s.clean_flagged = clean.iter().filter(|c| c.2 != Label::Clean).count() as f32 / clean.len().max(1) as f32;
+    let mut abs_err = clean.iter().map(|c| c.0).sum::<f32>();
+    let mut n_err = clean.len();
+    for (k, &rate) in rates.iter().enumerate() {
+        let mut scores = Vec::new();
+        let mut counts = RestoreCounts::default();
+        for (c, o) in cases.iter().zip(outcomes) {
+            let (_, doc) = &c.spun[k];
+            let r = report(&o.spun[k]);
+            scores.push(r.1);
+            abs_err += (r.0 - doc.true_rate()).abs();
+            n_err += 1;
+            counts += restore_counts(doc, &o.spun[k]);
+        }
+        s.auc.push((rate, auc(&scores, &clean_scores)));
+        s.restore.push((rate, counts));
+    }
+    for (c, o) in cases.iter().zip(outcomes) {
+        s.clean_restore += clean_counts(&c.clean, &o.clean);
+    }
+    s.rate_mae = abs_err / n_err.max(1) as f32;
+    s
+}
+
+/// The summary as the README's markdown table.
+pub fn markdown(s: &Summary, params: &Params, cal: &Calibration) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("Test split: {} BBC documents (calibration on the other {}).\n\n", s.test_docs, s.test_docs));
+    out.push_str("| measure | value | target |\n|---|---|---|\n");
+    for (rate, auc) in &s.auc {
+        let target = match (*rate * 100.0).round() as u32 {
+            5 => "≥ 0.95",
+            10 => "≥ 0.99",
+            _ => "",
+        };
+        out.push_str(&format!("| ROC AUC, clean vs spun at {:.0}% | {:.4} | {} |\n", rate * 100.0, auc, target));
+    }
+    out.push_str(&format!("| clean documents not labelled clean | {:.2}% | ≤ 1% |\n", s.clean_flagged * 100.0));
+    out.push_str(&format!("| spin_rate mean absolute error | {:.4} | ≤ 0.03 |\n", s.rate_mae));
+    for (rate, c) in &s.restore {
+        let target = if (*rate * 100.0).round() as u32 == 30 { "≥ 70%" } else { "" };
+        out.push_str(&format!(
+            "| swaps restored exactly at {:.0}% | {:.1}% ({} of {}) | {} |\n",
+            rate * 100.0,
+            100.0 * c.exact as f32 / c.swaps.max(1) as f32,
+            c.exact,
+            c.swaps,
+            target
+        ));
+        out.push_str(&format!(
+            "| false edits at {:.0}% (share of untouched words changed) | {:.2}% | ≤ 1% |\n",
+            rate * 100.0,
+            100.0 * c.false_edited_words as f32 / c.untouched_words.max(1) as f32
+        ));
+    }
+    let c = &s.clean_restore;
+    out.push_str(&format!(
+        "| false edits on clean documents | {:.2}% | ≤ 1% |\n",
+        100.0 * c.false_edited_words as f32 / c.untouched_words.max(1) as f32
+    ));
+    if let Some((n, flagged, exact, skipped)) = s.tortured {
+        out.push_str(&format!(
+            "| tortured phrases flagged (PPS list, never in the lexicon) | {:.1}% ({} of {}) | ≥ 70% |\n",
+            100.0 * flagged as f32 / n.max(1) as f32,
+            flagged,
+            n
+        ));
+        out.push_str(&format!(
+            "| tortured phrases restored exactly | {:.1}% ({} of {}; {} uncertain pairs skipped) | ≥ 40% |\n",
+            100.0 * exact as f32 / n.max(1) as f32,
+            exact,
+            n,
+            skipped
+        ));
+    }
+    out.push_str(&format!(
+        "\nDecoder: prior rate {}, channel scale {}, change cost {}, beam {}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
+        params.prior_rate, params.channel_scale, params.change_cost, params.beam, cal.rate_slope, cal.rate_intercept, cal.threshold
+    ));
+    out
+}

@@ -1,0 +1,105 @@
+//! Bytes to text: byte-order marks, lossy UTF-8 and binary detection.
+//!
+//! Plain text is taken to be UTF-8, the encoding of nearly every corpus we
+//! are fed. A byte-order mark picks UTF-8 or UTF-16 explicitly and is
+//! dropped. Invalid sequences are replaced with U+FFFD and the document gets
+//! a warning instead of an error, because one bad byte in a scraped file
+//! should not cost the whole file. Binary data (images, archives, model
+//! files handed over by a careless glob) is refused outright: scoring it
+//! would only produce noise.
+
+use encoding_rs::Encoding;
+
+/// How much of the input the binary check looks at.
+const SNIFF_LEN: usize = 8 * 1024;
+
+/// Above this share of control bytes in the sniffed prefix, the input is
+/// binary. Text uses tab, newline, carriage return and form feed and almost
+/// nothing else below 0x20; compressed or executable data is full of them.
+const MAX_CONTROL_SHARE: f64 = 0.10;
+
+/// The error message for binary input.
+pub(crate) const BINARY: &str = "binary file, not text";
+
+/// Does `bytes` look like binary data rather than text?
+///
+/// Input with a UTF-16 byte-order mark is text even though half its bytes
+/// are NUL.
+pub(crate) fn looks_binary(bytes: &[u8]) -> bool {
+    if let Some((enc, _)) = Encoding::for_bom(bytes) {
+        if enc != encoding_rs::UTF_8 {
+            return false;
+        }
+    }
+    let prefix = &bytes[..bytes.len().min(SNIFF_LEN)];
+    if prefix.is_empty() {
+        return false;
+    }
+    if prefix.contains(&0) {
+        return true;
+    }
+    let control = prefix
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c) || b == 0x7f)
+        .count();
+    control as f64 / prefix.len() as f64 > MAX_CONTROL_SHARE
+}
+
+/// Decodes `bytes` as text: a BOM selects UTF-8 or UTF-16 and is removed,
+/// otherwise UTF-8. Returns the text and a warning if any bytes had to be
+/// replaced.
+pub(crate) fn decode_text(bytes: &[u8]) -> (String, Option<String>) {
+    let (encoding, bom_len) = Encoding::for_bom(bytes).unwrap_or((encoding_rs::UTF_8, 0));
+    decode_with(encoding, &bytes[bom_len..])
+}
+
+/// Decodes `bytes` (without a BOM) in `encoding`, with a warning when bytes
+/// were invalid and had to be replaced.
+pub(crate) fn decode_with(encoding: &'static Encoding, bytes: &[u8]) -> (String, Option<String>) {
+    if encoding == encoding_rs::UTF_8 {
+        // Fast path: no copy through encoding_rs when the input is valid.
+        return match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => (text, None),
+            Err(err) => (
+                String::from_utf8_lossy(err.as_bytes()).into_owned(),
+                Some("invalid UTF-8 decoded lossily".to_string()),
+            ),
+        };
+    }
+    let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
+    let warning = had_errors.then(|| format!("invalid {} decoded lossily", encoding.name()));
+    (text.into_owned(), warning)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_bom_is_dropped() {
+        assert_eq!(decode_text(b"\xef\xbb\xbfhello"), ("hello".to_string(), None));
+    }
+
+    #[test]
+    fn utf16_bom_is_honoured() {
+        let bytes = [0xff, 0xfe, b'h', 0, b'i', 0];
+        assert!(!looks_binary(&bytes));
+        assert_eq!(decode_text(&bytes), ("hi".to_string(), None));
+    }
+
+    #[test]
+    fn invalid_utf8_is_lossy_with_warning() {
+        let (text, warning) = decode_text(b"caf\xe9 au lait");
+        assert_eq!(text, "caf\u{fffd} au lait");
+        assert_eq!(warning.as_deref(), Some("invalid UTF-8 decoded lossily"));
+    }
+
+    #[test]
+    fn binary_detection() {
+        assert!(looks_binary(b"PK\x03\x04\x00\x00rest"));
+        assert!(looks_binary(&[0x01, 0x02, 0x03, b'a', b'b', b'c', 0x05, 0x06]));
+        assert!(!looks_binary(b"plain text\r\nwith\ttabs\x0c"));
+        assert!(!looks_binary(b""));
+        assert!(!looks_binary("naïve café".as_bytes()));
+    }
+}

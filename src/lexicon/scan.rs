@@ -1,0 +1,223 @@
+//! Scanner: every lexicon phrase in a token stream, with byte spans.
+//!
+//! Phrases are runs of word and number tokens; keys join the tokens'
+//! normalized forms with single spaces, so "Insight  Sharing" matches the key
+//! "insight sharing". The FST is walked token by token from each start
+//! position, so a failed prefix stops the walk early and a scan costs little
+//! more than reading the text once.
+
+use fst::raw::{Node, Output};
+
+use crate::lexicon::Lexicon;
+use crate::tokenize::{normalize_into, Token, TokenKind};
+
+/// The longest phrase, in tokens, the scanner tries.
+const MAX_PHRASE_TOKENS: usize = 6;
+
+/// Which matches to report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanMode {
+    /// Leftmost-longest, non-overlapping: what a restorer replaces.
+    LeftmostLongest,
+    /// Every match, overlapping: what a decoder weighs against each other.
+    All,
+}
+
+/// One lexicon phrase found in the input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Match {
+    /// Index of the first token.
+    pub first: usize,
+    /// Index one past the last token.
+    pub last: usize,
+    /// Byte offset of the phrase's start in the input.
+    pub start: usize,
+    /// Byte offset of the phrase's end in the input.
+    pub end: usize,
+    hits: Vec<(u16, u64)>,
+}
+
+impl Match {
+    /// The (layer, value) pairs that matched this span; used by
+    /// [`Lexicon::candidates`].
+    pub(crate) fn hits(&self) -> &[(u16, u64)] {
+        &self.hits
+    }
+
+    /// Number of tokens covered.
+    pub fn len(&self) -> usize {
+        self.last - self.first
+    }
+
+    /// Whether the match covers no token (never true for a scanner's match).
+    pub fn is_empty(&self) -> bool {
+        self.first == self.last
+    }
+}
+
+/// Finds lexicon phrases in tokenized text. Holds reusable buffers, so keep
+/// one per thread.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    norm: String,
+    bounds: Vec<(u32, u32)>,
+}
+
+impl Scanner {
+    /// A scanner with empty buffers.
+    pub fn new() -> Scanner {
+        Scanner::default()
+    }
+
+    /// The normalized form of token `i` of the last scan.
+    pub fn normalized(&self, i: usize) -> &str {
+        let (a, b) = self.bounds[i];
+        &self.norm[a as usize..b as usize]
+    }
+
+    /// All matches of `lexicon` in `tokens` (of `input`), ordered by first
+    /// token, then by length, longest first.
+    pub fn scan(&mut self, lexicon: &Lexicon, input: &str, tokens: &[Token], mode: ScanMode) -> Vec<Match> {
+        self.norm.clear();
+        self.bounds.clear();
+        for t in tokens {
+            let a = self.norm.len() as u32;
+            normalize_into(t.text(input), &mut self.norm);
+            self.bounds.push((a, self.norm.len() as u32));
+        }
+        let mut all: Vec<Match> = Vec::new();
+        let mut found: Vec<(usize, u64)> = Vec::with_capacity(MAX_PHRASE_TOKENS);
+        for i in 0..tokens.len() {
+            if tokens[i].kind != TokenKind::Word {
+                continue;
+            }
+            let first_new = all.len();
+            for (layer_ix, layer) in lexicon.layers().iter().enumerate() {
+                found.clear();
+                self.walk(layer.map.as_fst(), tokens, i, &mut found);
+                for &(last, value) in &found {
+                    if let Some(m) = all[first_new..].iter_mut().find(|m| m.last == last) {
+                        m.hits.push((layer_ix as u16, value));
+                    } else {
+                        all.push(Match {
+                            first: i,
+                            last,
+                            start: tokens[i].start,
+                            end: tokens[last - 1].end,
+                            hits: vec![(layer_ix as u16, value)],
+                        });
+                    }
+                }
+            }
+            all[first_new..].sort_by(|a, b| b.last.cmp(&a.last));
+        }
+        match mode {
+            ScanMode::All => all,
+            ScanMode::LeftmostLongest => {
+                let mut out = Vec::new();
+                let mut next_free = 0;
+                for m in all {
+                    if m.first >= next_free {
+                        next_free = m.last;
+                        out.push(m);
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Walks the FST from token `i`, pushing (end token, value) for every
+    /// complete key.
+    fn walk<D: AsRef<[u8]>>(&self, fst: &fst::raw::Fst<D>, tokens: &[Token], i: usize, found: &mut Vec<(usize, u64)>) {
+        let mut node = fst.root();
+        let mut out = Output::zero();
+        for j in i..tokens.len().min(i + MAX_PHRASE_TOKENS) {
+            if tokens[j].kind == TokenKind::Punct {
+                break;
+            }
+            if j > i {
+                match step(fst, node, b' ') {
+                    Some((n, o)) => {
+                        node = n;
+                        out = out.cat(o);
+                    }
+                    None => break,
+                }
+            }
+            let mut ok = true;
+            for &b in self.normalized(j).as_bytes() {
+                match step(fst, node, b) {
+                    Some((n, o)) => {
+                        node = n;
+                        out = out.cat(o);
+                    }
+                    None => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if !ok {
+                break;
+            }
+            if node.is_final() {
+                found.push((j + 1, out.cat(node.final_output()).value()));
+            }
+        }
+    }
+}
+
+#[inline]
+fn step<'f, D: AsRef<[u8]>>(fst: &'f fst::raw::Fst<D>, node: Node<'f>, b: u8) -> Option<(Node<'f>, Output)> {
+    let t = node.transition(node.find_input(b)?);
+    Some((fst.node(t.addr), t.out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lexicon::{Entry, LexiconBuilder, Sources};
+    use crate::tokenize::tokenize;
+
+    fn lex(pairs: &[(&str, &str)]) -> Lexicon {
+        let mut b = LexiconBuilder::new("t");
+        for (s, o) in pairs {
+            b.add(&Entry { spun: s.to_string(), original: o.to_string(), weight: 1.0, sources: Sources::HAND });
+        }
+        Lexicon::from_bytes("t", b.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn leftmost_longest_and_all() {
+        let l = lex(&[("knowledge", "intelligence"), ("knowledge authorities", "intelligence officials"), ("authorities", "officials")]);
+        let input = "Barrier and Knowledge  Authorities said.";
+        let toks = tokenize(input);
+        let mut s = Scanner::new();
+        let ll = s.scan(&l, input, &toks, ScanMode::LeftmostLongest);
+        assert_eq!(ll.len(), 1);
+        assert_eq!(&input[ll[0].start..ll[0].end], "Knowledge  Authorities");
+        assert_eq!(l.candidates(&ll[0])[0].original, "intelligence officials");
+        let all = s.scan(&l, input, &toks, ScanMode::All);
+        let spans: Vec<_> = all.iter().map(|m| &input[m.start..m.end]).collect();
+        assert_eq!(spans, ["Knowledge  Authorities", "Knowledge", "Authorities"]);
+    }
+
+    #[test]
+    fn phrases_do_not_cross_punctuation() {
+        let l = lex(&[("insight sharing", "intelligence sharing")]);
+        let input = "insight, sharing";
+        let toks = tokenize(input);
+        assert!(Scanner::new().scan(&l, input, &toks, ScanMode::All).is_empty());
+    }
+
+    #[test]
+    fn curly_apostrophes_match_straight_keys() {
+        let l = lex(&[("couldn't", "could not")]);
+        let input = "They couldn’t go.";
+        let toks = tokenize(input);
+        let m = Scanner::new().scan(&l, input, &toks, ScanMode::All);
+        assert_eq!(m.len(), 1);
+        assert_eq!(&input[m[0].start..m[0].end], "couldn’t");
+    }
+}

@@ -1,0 +1,165 @@
+//! The language model's own word splitter and case folding.
+//!
+//! Kept apart from [`crate::tokenize`] on purpose: a model's vocabulary is
+//! fixed when it is built, so the text it scores must be split and folded
+//! exactly as its training text was, whatever the tokenizer becomes.
+//!
+//! Rules, chosen to match the CMU Sphinx vocabulary (lower case, with
+//! apostrophes and hyphens inside words: "don't", "o'clock", "anti-war"):
+//!
+//! * a word is a run of letters and digits, joined by `'`, `’`, `-` or `.`
+//!   when one stands between two letters or digits ("don't", "3.5");
+//! * an initialism keeps its last dot: "U.S." is one word, `u.s.`
+//!   ([`super::LanguageModel::ids`] spells it `u. s.` for the Sphinx model);
+//! * words are folded to lower case, and `’`/`‘` to `'`;
+//! * a sentence ends at `.`, `!` or `?` outside a word, and at a blank line.
+
+/// Folds a word the way every vocabulary is keyed: lower case, typographic
+/// apostrophes as `'`.
+pub fn fold(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        match c {
+            '\u{2019}' | '\u{2018}' => out.push('\''),
+            c if c.is_ascii() => out.push(c.to_ascii_lowercase()),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// True if `c` may join two word characters into one word.
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\'' | '\u{2019}' | '-' | '.')
+}
+
+/// True if `word` (folded or not) is an initialism of single letters split
+/// by dots, such as `u.s` or `u.s.` (not `3.5`, not `mr`).
+pub fn is_initialism(word: &str) -> bool {
+    let body = word.strip_suffix('.').unwrap_or(word);
+    let mut n = 0;
+    for part in body.split('.') {
+        let mut chars = part.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) if c.is_alphabetic() => n += 1,
+            _ => return false,
+        }
+    }
+    n >= 2
+}
+
+/// Splits `text` into sentences of folded words.
+pub fn sentences(text: &str) -> Vec<Vec<String>> {
+    Sentences::new(text).collect()
+}
+
+/// An iterator over the sentences of a text, each a vector of folded
+/// words; it keeps nothing but its position, so a large text can be
+/// streamed.
+#[derive(Debug, Clone)]
+pub struct Sentences<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Sentences<'a> {
+    /// The sentences of `text`.
+    pub fn new(text: &'a str) -> Sentences<'a> {
+        Sentences { text, pos: 0 }
+    }
+
+    fn char_at(&self, at: usize) -> Option<char> {
+        self.text.get(at..)?.chars().next()
+    }
+
+    /// Reads the word starting at `self.pos`, which is alphanumeric.
+    fn word(&mut self) -> String {
+        let start = self.pos;
+        let mut end = start;
+        while let Some(c) = self.char_at(end) {
+            // A joiner belongs to the word only between two word characters.
+            let joins = || {
+                is_joiner(c) && self.char_at(end + c.len_utf8()).is_some_and(char::is_alphanumeric)
+            };
+            if !c.is_alphanumeric() && !joins() {
+                break;
+            }
+            end += c.len_utf8();
+        }
+        // "U.S." keeps its final dot, which then does not end a sentence.
+        if self.char_at(end) == Some('.') && is_initialism(&self.text[start..end]) {
+            end += 1;
+        }
+        self.pos = end;
+        fold(&self.text[start..end])
+    }
+}
+
+impl Iterator for Sentences<'_> {
+    type Item = Vec<String>;
+
+    fn next(&mut self) -> Option<Vec<String>> {
+        let mut current = Vec::new();
+        let mut newlines = 0;
+        while let Some(c) = self.char_at(self.pos) {
+            if c.is_alphanumeric() {
+                newlines = 0;
+                current.push(self.word());
+                continue;
+            }
+            self.pos += c.len_utf8();
+            let ends = match c {
+                '.' | '!' | '?' => true,
+                '\n' => {
+                    newlines += 1;
+                    newlines >= 2
+                }
+                c if c.is_whitespace() => false,
+                _ => {
+                    newlines = 0;
+                    false
+                }
+            };
+            if ends && !current.is_empty() {
+                return Some(current);
+            }
+        }
+        (!current.is_empty()).then_some(current)
+    }
+}
+
+/// Splits `text` into folded words, ignoring sentence ends.
+pub fn words(text: &str) -> Vec<String> {
+    sentences(text).into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_words_and_sentences() {
+        let s = sentences("The U.S. said: don't go! It’s 3.5 per-cent.\n\nNew para");
+        assert_eq!(
+            s,
+            vec![
+                vec!["the", "u.s.", "said", "don't", "go"],
+                vec!["it's", "3.5", "per-cent"],
+                vec!["new", "para"],
+            ]
+        );
+        assert_eq!(sentences("one\ntwo\n\nthree"), vec![vec!["one", "two"], vec!["three"]]);
+        assert_eq!(words("end. 'quoted' -dash- x"), vec!["end", "quoted", "dash", "x"]);
+    }
+
+    #[test]
+    fn initialisms() {
+        assert!(is_initialism("u.s."));
+        assert!(is_initialism("u.s"));
+        assert!(is_initialism("a.m."));
+        assert!(!is_initialism("3.5"));
+        assert!(!is_initialism("mr."));
+        assert!(!is_initialism("u."));
+        assert!(!is_initialism("us"));
+    }
+}

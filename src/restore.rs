@@ -1,0 +1,131 @@
+//! The restorer: the decoder's chosen spans spliced back into the input.
+//!
+//! Everything not restored is kept byte for byte. A replacement takes the
+//! case of what it replaces (sentence start, ALL CAPS, Title Case); the
+//! lexicon already pairs inflected forms ("endeavors" → "efforts"), so the
+//! candidate arrives in the observed word's form.
+
+use std::ops::Range;
+
+use serde::Serialize;
+
+use crate::decode::{Analysis, Decoder};
+
+/// One change the restorer made.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Edit {
+    /// Byte offset of the replaced text in the input.
+    pub start: usize,
+    /// Byte offset one past the replaced text in the input.
+    pub end: usize,
+    /// The input's text there (`input[start..end]`).
+    pub old: String,
+    /// What the restorer put instead.
+    pub new: String,
+    /// How sure the decoder is, 0..1.
+    pub confidence: f32,
+}
+
+/// The restored text and the edits that made it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Restored {
+    /// The restored text.
+    pub text: String,
+    /// The edits, in input order, never overlapping.
+    pub edits: Vec<Edit>,
+}
+
+/// Restores spun text. Immutable and shareable between threads.
+#[derive(Clone, Debug)]
+pub struct Restorer {
+    decoder: Decoder,
+    min_confidence: f32,
+}
+
+impl Restorer {
+    /// A restorer that makes every edit the decoder chooses.
+    pub fn new(decoder: Decoder) -> Restorer {
+        Restorer { decoder, min_confidence: 0.0 }
+    }
+
+    /// Only make edits at least this sure (0..1).
+    pub fn min_confidence(mut self, c: f32) -> Restorer {
+        self.min_confidence = c;
+        self
+    }
+
+    /// The decoder in use.
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+
+    /// Restores `text`, leaving the byte ranges in `exclude` untouched.
+    pub fn restore(&self, text: &str, exclude: &[Range<usize>]) -> Restored {
+        let analysis = self.decoder.analyze(text, exclude);
+        self.apply(text, &analysis)
+    }
+
+    /// Applies an analysis of `text` (from this restorer's decoder).
+    pub fn apply(&self, text: &str, analysis: &Analysis) -> Restored {
+        let mut edits = Vec::new();
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for span in analysis.chosen() {
+            if span.confidence < self.min_confidence || span.start < at {
+                continue;
+            }
+            let old = &text[span.start..span.end];
+            let new = match_case(old, &span.original);
+            if new == old {
+                continue;
+            }
+            out.push_str(&text[at..span.start]);
+            out.push_str(&new);
+            at = span.end;
+            edits.push(Edit { start: span.start, end: span.end, old: old.to_string(), new, confidence: span.confidence });
+        }
+        out.push_str(&text[at..]);
+        Restored { text: out, edits }
+    }
+}
+
+/// Gives `new` the case pattern of `old`: ALL CAPS, Title Case (every word
+/// capitalized, several words), or a capital first letter.
+pub fn match_case(old: &str, new: &str) -> String {
+    let letters: Vec<char> = old.chars().filter(|c| c.is_alphabetic()).collect();
+    if letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase()) {
+        return new.to_uppercase();
+    }
+    let words: Vec<&str> = old.split_whitespace().collect();
+    let capitalized = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
+    if words.len() >= 2 && words.iter().all(|w| capitalized(w)) {
+        return new.split(' ').map(capitalize).collect::<Vec<_>>().join(" ");
+    }
+    if old.chars().next().is_some_and(char::is_uppercase) {
+        return capitalize(new);
+    }
+    new.to_string()
+}
+
+fn capitalize(w: &str) -> String {
+    let mut c = w.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_carries_over() {
+        assert_eq!(match_case("streams", "jets"), "jets");
+        assert_eq!(match_case("Streams", "jets"), "Jets");
+        assert_eq!(match_case("STREAMS", "jets"), "JETS");
+        assert_eq!(match_case("Discontinuance Of Threats", "cessation of hostilities"), "Cessation Of Hostilities");
+        assert_eq!(match_case("Discontinuance of threats", "cessation of hostilities"), "Cessation of hostilities");
+        assert_eq!(match_case("Éclat", "ébène"), "Ébène");
+    }
+}

@@ -1,0 +1,245 @@
+//! Tokenizer: words, numbers and punctuation with byte offsets into the
+//! original input.
+//!
+//! Word boundaries follow Unicode's UAX #29 (through `unicode-segmentation`),
+//! which already keeps contractions ("couldn't", "couldn’t") and decimal
+//! numbers ("3.5", "1,000") whole. On top of that we join what a spinner
+//! treats as one unit: hyphenated compounds ("Moscow-supported") and dotted
+//! abbreviations ("U.S.", "e.g."). Whitespace is not a token.
+//!
+//! Matching uses a normalized form (lower case, curly quotes and apostrophes
+//! made straight), but offsets always point into the original bytes, so a
+//! restorer can splice its edits into the input and keep everything else.
+
+use unicode_segmentation::UnicodeSegmentation;
+
+/// What kind of text a token holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// Contains at least one letter ("war", "U.S.", "Moscow-supported", "couldn't").
+    Word,
+    /// Digits, possibly with separators ("2005", "3.5", "1,000").
+    Number,
+    /// Anything else that is not whitespace (".", ",", "“", "—").
+    Punct,
+}
+
+/// One token: a byte range of the input and its kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Token {
+    /// Byte offset of the first byte in the input.
+    pub start: usize,
+    /// Byte offset one past the last byte in the input.
+    pub end: usize,
+    /// What the token holds.
+    pub kind: TokenKind,
+}
+
+impl Token {
+    /// The token's text in `input` (the string it was produced from).
+    pub fn text<'a>(&self, input: &'a str) -> &'a str {
+        &input[self.start..self.end]
+    }
+
+    /// Whether this token is a word (not a number or punctuation).
+    pub fn is_word(&self) -> bool {
+        self.kind == TokenKind::Word
+    }
+
+    /// Whether this token ends a sentence ('.', '!', '?', or a lone ellipsis).
+    pub fn ends_sentence(&self, input: &str) -> bool {
+        self.kind == TokenKind::Punct && matches!(self.text(input), "." | "!" | "?" | "…")
+    }
+}
+
+/// Splits `input` into tokens. Spans are in order, never overlap, and slice
+/// `input` to the token's text.
+pub fn tokenize(input: &str) -> Vec<Token> {
+    let mut out = Vec::with_capacity(input.len() / 5 + 1);
+    tokenize_into(input, &mut out);
+    out
+}
+
+/// Like [`tokenize`], appending to a vector the caller reuses.
+pub fn tokenize_into(input: &str, out: &mut Vec<Token>) {
+    let mut segments = input.split_word_bound_indices().peekable();
+    while let Some((start, seg)) = segments.next() {
+        let Some(kind) = classify(seg) else { continue };
+        let mut tok = Token { start, end: start + seg.len(), kind };
+        if kind != TokenKind::Punct {
+            // Join "Moscow" "-" "supported" and "U.S" "." while the pieces touch.
+            loop {
+                let Some(&(next_start, next)) = segments.peek() else { break };
+                if next_start != tok.end {
+                    break;
+                }
+                if is_hyphen(next) {
+                    // Only a hyphen between two word pieces joins them.
+                    let after = next_start + next.len();
+                    let rest = &input[after..];
+                    let continues = rest.chars().next().is_some_and(char::is_alphanumeric);
+                    if !continues {
+                        break;
+                    }
+                    segments.next();
+                    let Some((s2, w2)) = segments.next() else { break };
+                    tok.end = s2 + w2.len();
+                    if tok.kind == TokenKind::Number && classify(w2) == Some(TokenKind::Word) {
+                        tok.kind = TokenKind::Word;
+                    }
+                } else if next == "." && tok.kind == TokenKind::Word && is_abbreviation(tok.text(input)) {
+                    segments.next();
+                    tok.end += 1;
+                    break;
+                } else {
+                    break;
+                }
+            }
+        }
+        out.push(tok);
+    }
+}
+
+/// Kind of a UAX #29 segment, or `None` for whitespace.
+fn classify(seg: &str) -> Option<TokenKind> {
+    let mut has_digit = false;
+    let mut all_space = true;
+    for c in seg.chars() {
+        if c.is_alphabetic() {
+            return Some(TokenKind::Word);
+        }
+        has_digit |= c.is_numeric();
+        all_space &= c.is_whitespace() || c == '\u{200b}' || c == '\u{feff}';
+    }
+    if all_space {
+        None
+    } else if has_digit {
+        Some(TokenKind::Number)
+    } else {
+        Some(TokenKind::Punct)
+    }
+}
+
+fn is_hyphen(seg: &str) -> bool {
+    matches!(seg, "-" | "\u{2010}" | "\u{2011}")
+}
+
+/// "U.S" (before its last dot), "e.g", "i.e": letters separated by dots,
+/// each piece one or two letters long. Single capitals ("J") also count, so
+/// initials like "J. Smith" stay one token.
+fn is_abbreviation(word: &str) -> bool {
+    if word.contains('.') {
+        return word.split('.').all(|p| !p.is_empty() && p.chars().count() <= 2 && p.chars().all(char::is_alphabetic));
+    }
+    let mut chars = word.chars();
+    matches!((chars.next(), chars.next()), (Some(c), None) if c.is_uppercase())
+}
+
+/// Appends the matching form of `text` to `out`: lower case, with curly
+/// apostrophes/quotes and Unicode hyphens made ASCII. Matching the lexicon
+/// and the language model both go through this one function.
+pub fn normalize_into(text: &str, out: &mut String) {
+    if text.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        out.push_str(text);
+        return;
+    }
+    for c in text.chars() {
+        match c {
+            '\u{2018}' | '\u{2019}' | '\u{02bc}' | '\u{2032}' => out.push('\''),
+            '\u{201c}' | '\u{201d}' | '\u{201e}' | '\u{2033}' => out.push('"'),
+            '\u{2010}' | '\u{2011}' => out.push('-'),
+            c if c.is_ascii() => out.push(c.to_ascii_lowercase()),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+}
+
+/// The matching form of `text` (see [`normalize_into`]).
+pub fn normalize(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    normalize_into(text, &mut s);
+    s
+}
+
+/// Normalizes a whole phrase: tokens' matching forms joined by single
+/// spaces, punctuation kept as its own token. This is the key form of the
+/// lexicon ("Cessation  of Hostilities" → "cessation of hostilities").
+pub fn normalize_phrase(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for tok in tokenize(text) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        normalize_into(tok.text(text), &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(input: &str) -> Vec<&str> {
+        tokenize(input).iter().map(|t| t.text(input)).collect()
+    }
+
+    #[test]
+    fn words_punctuation_and_numbers() {
+        assert_eq!(texts("The war, in 2005, cost 3.5 bn."), [
+            "The", "war", ",", "in", "2005", ",", "cost", "3.5", "bn", "."
+        ]);
+    }
+
+    #[test]
+    fn compounds_contractions_abbreviations() {
+        assert_eq!(texts("Moscow-supported rebels couldn't reach the U.S. base."), [
+            "Moscow-supported",
+            "rebels",
+            "couldn't",
+            "reach",
+            "the",
+            "U.S.",
+            "base",
+            "."
+        ]);
+        assert_eq!(texts("a well-known, long-term 24-hour plan"), [
+            "a",
+            "well-known",
+            ",",
+            "long-term",
+            "24-hour",
+            "plan"
+        ]);
+        // A dash between spaced words, or a trailing hyphen, does not join.
+        assert_eq!(texts("war - peace pre- and post"), ["war", "-", "peace", "pre", "-", "and", "post"]);
+    }
+
+    #[test]
+    fn curly_quotes_normalize_but_offsets_stay_original() {
+        let input = "“They couldn’t,” she said.";
+        let toks = tokenize(input);
+        let words: Vec<_> = toks.iter().map(|t| t.text(input)).collect();
+        assert_eq!(words, ["“", "They", "couldn’t", ",", "”", "she", "said", "."]);
+        assert_eq!(normalize(words[2]), "couldn't");
+        assert_eq!(normalize(words[0]), "\"");
+        assert_eq!(&input[toks[2].start..toks[2].end], "couldn’t");
+    }
+
+    #[test]
+    fn unicode_words() {
+        assert_eq!(texts("Café Zürich naïve ÉCOLE"), ["Café", "Zürich", "naïve", "ÉCOLE"]);
+        assert_eq!(normalize("ÉCOLE"), "école");
+    }
+
+    #[test]
+    fn phrase_normalization() {
+        assert_eq!(normalize_phrase("  Cessation  of\tHostilities "), "cessation of hostilities");
+        assert_eq!(normalize_phrase("U.S. or Russian jets"), "u.s. or russian jets");
+    }
+
+    #[test]
+    fn empty_and_whitespace() {
+        assert!(tokenize("").is_empty());
+        assert!(tokenize(" \n\t\u{a0} ").is_empty());
+    }
+}

@@ -1,0 +1,322 @@
+//! The language model: the shipped model against the reference
+//! implementation, the spun-versus-original rankings it exists for, user
+//! models built with `unspin lm build`, and the `unspin lm` commands.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use unspin::lm::{LanguageModel, LmBuilder};
+
+fn data(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/lm").join(path)
+}
+
+fn unspin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_unspin"))
+}
+
+/// Each original phrase, and the same phrase through a spinner.
+const SPUN: [(&str, &str); 7] = [
+    ("the civil war", "the common war"),
+    ("u.s. or russian jets", "u.s. or russian streams"),
+    ("defense and intelligence officials", "barrier and knowledge authorities"),
+    ("a cessation of hostilities", "a discontinuance of threats"),
+    ("increase pressure on groups", "expand weight on gatherings"),
+    ("local time", "nearby time"),
+    ("the peace process", "the peace procedure"),
+];
+
+fn total(lm: &LanguageModel, text: &str) -> f32 {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    lm.score_words(&words).iter().sum()
+}
+
+#[test]
+fn embedded_model_has_the_sphinx_counts() {
+    let s = LanguageModel::embedded().stats();
+    // The header of en-us.lm.bin says 2,051,547 bigrams and 1,669,625
+    // trigrams; 6 bigram records are never written and 2 trigrams cannot
+    // be reached by sphinxbase's search (see src/lm/sphinx.rs).
+    assert_eq!(s.counts, vec![72_547, 2_051_541, 1_669_623]);
+    assert!(s.bytes < 40_000_000, "{} bytes", s.bytes);
+    assert!(s.source.contains("pocketsphinx-en-us"), "{}", s.source);
+}
+
+/// Our model answers as python3-sphinxbase does on the original binary
+/// (tests/data/lm/reference.tsv, made by scripts/lm/reference).
+#[test]
+fn embedded_model_matches_sphinxbase() {
+    let lm = LanguageModel::embedded();
+    let text = std::fs::read_to_string(data("reference.tsv")).unwrap();
+    let mut rows = 0;
+    let mut by_order = [0usize; 4];
+    let mut backed_off = 0;
+    let mut worst = (0.0f32, String::new());
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 4, "{line:?}");
+        let want: f32 = f[3].parse().unwrap();
+        // An empty context word means a shorter query; an unknown word
+        // (unk) cuts the context in both implementations.
+        let id = |w: &str| if w.is_empty() { lm.unk() } else { lm.id(w) };
+        let (w2, w1, w) = (id(f[0]), id(f[1]), id(f[2]));
+        assert!(lm.is_known(w), "{line:?}");
+        let hit = lm.lookup(w2, w1, w);
+        let query_order = 1 + [w1, w2].iter().take_while(|&&c| lm.is_known(c)).count();
+        by_order[hit.order as usize] += 1;
+        if (hit.order as usize) < query_order {
+            backed_off += 1;
+        }
+        let err = (hit.log10 - want).abs();
+        if err > worst.0 {
+            worst = (err, line.to_string());
+        }
+        rows += 1;
+    }
+    assert!(rows >= 200, "only {rows} reference rows");
+    assert!(
+        by_order[3] >= 30 && by_order[2] >= 30 && by_order[1] >= 30 && backed_off >= 60,
+        "a poor mix: {by_order:?} by order, {backed_off} backed off"
+    );
+    assert!(worst.0 < 0.01, "off by {} on {:?}", worst.0, worst.1);
+}
+
+#[test]
+fn originals_outscore_spun_forms() {
+    let lm = LanguageModel::embedded();
+    for (original, spun) in SPUN {
+        let (o, s) = (total(lm, original), total(lm, spun));
+        assert!(o > s, "{original:?} {o} ≤ {spun:?} {s}");
+    }
+}
+
+#[test]
+fn cli_score_ranks_originals_higher() {
+    let total_of = |text: &str| -> f32 {
+        let out = unspin().args(["lm", "score", text]).output().unwrap();
+        assert!(out.status.success());
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let last = stdout.lines().last().unwrap();
+        let (label, value) = last.split_once('\t').unwrap();
+        assert_eq!(label, "total");
+        value.parse().unwrap()
+    };
+    for (original, spun) in SPUN {
+        let (o, s) = (total_of(original), total_of(spun));
+        assert!(o > s, "{original:?} {o} ≤ {spun:?} {s}");
+    }
+}
+
+#[test]
+fn cli_score_prints_words_and_total() {
+    let out = unspin().args(["lm", "score", "The U.S. and zzyzxq"]).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 6, "{stdout}");
+    let words: Vec<&str> = lines.iter().map(|l| l.split('\t').next().unwrap()).collect();
+    assert_eq!(words, ["the", "u.s.", "and", "zzyzxq", "</s>", "total"]);
+    assert!(lines[3].ends_with("\t<unk>"), "{}", lines[3]);
+    let sum: f32 =
+        lines[..5].iter().map(|l| l.split('\t').nth(1).unwrap().parse::<f32>().unwrap()).sum();
+    let total: f32 = lines[5].split('\t').nth(1).unwrap().parse().unwrap();
+    assert!((sum - total).abs() < 0.01, "{sum} vs {total}");
+
+    unspin()
+        .args(["lm", "score", "-"])
+        .write_stdin("local time")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("local\t-").and(predicate::str::contains("total\t-")));
+}
+
+#[test]
+fn cli_stats_and_query() {
+    unspin().args(["lm", "stats"]).assert().success().stdout(
+        predicate::str::contains("2-grams\t2051541").and(predicate::str::contains("bytes\t")),
+    );
+    unspin().args(["lm", "query", "the civil war", "the common war"]).assert().success().stdout(
+        predicate::str::contains("the civil war\t-0.33").and(predicate::str::contains("\t3\n")),
+    );
+}
+
+#[test]
+fn words_fold_and_split_as_the_vocabulary_spells_them() {
+    let lm = LanguageModel::embedded();
+    let the = lm.id("the");
+    assert!(lm.is_known(the));
+    assert_eq!(lm.word(the), "the");
+    assert_eq!(lm.id("The"), the);
+    assert_eq!(lm.id("DON’T"), lm.id("don't"));
+    assert!(lm.is_known(lm.id("don't")));
+    assert_eq!(lm.id("zzyzxq"), lm.unk());
+    assert!(!lm.is_known(lm.unk()));
+    assert_eq!(lm.word(lm.unk()), "<unk>");
+    assert_eq!(lm.word(lm.bos()), "<s>");
+    assert_eq!(lm.word(lm.eos()), "</s>");
+
+    // Sphinx spells initialisms letter by letter: "u. s.".
+    let mut ids = Vec::new();
+    lm.ids("U.S.", &mut ids);
+    assert_eq!(ids, [lm.id("u."), lm.id("s.")]);
+    assert!(ids.iter().all(|&id| lm.is_known(id)));
+    ids.clear();
+    lm.ids("zzyzxq-qqq", &mut ids);
+    assert_eq!(ids, [lm.unk()]);
+}
+
+#[test]
+fn candidates_score_as_single_lookups() {
+    let lm = LanguageModel::embedded();
+    let cands: Vec<u32> =
+        ["jets", "streams", "the", "zzyzxq", "</s>", "planes"].iter().map(|w| lm.id(w)).collect();
+    let mut out = Vec::new();
+    for (w2, w1) in
+        [("or", "russian"), ("<s>", "<s>"), ("zzyzxq", "russian"), ("russian", "zzyzxq")]
+    {
+        let (w2, w1) = (lm.id(w2), lm.id(w1));
+        lm.score_candidates(w2, w1, &cands, &mut out);
+        assert_eq!(out.len(), cands.len());
+        for (&c, &p) in cands.iter().zip(&out) {
+            assert_eq!(p, lm.log10_prob(w2, w1, c));
+        }
+    }
+    // In context, "jets" beats "streams"; an unknown word gets the floor.
+    let (jets, streams) = (out[0], out[1]);
+    lm.score_candidates(lm.id("or"), lm.id("russian"), &cands, &mut out);
+    assert!(out[0] > out[1], "{out:?}");
+    assert_eq!(out[3], lm.stats().unk_log10);
+    // After an unknown w1 only unigrams are left.
+    assert_eq!(jets, lm.log10_prob(lm.unk(), lm.unk(), lm.id("jets")));
+    assert!(streams < 0.0);
+}
+
+fn corpus_model(min_count: u32) -> LanguageModel {
+    let mut b = LmBuilder::new();
+    b.min_count(min_count);
+    for f in ["village.txt", "weather.txt", "harbour/boats.txt"] {
+        b.add_text(&std::fs::read_to_string(data(&format!("corpus/{f}"))).unwrap());
+    }
+    LanguageModel::from_bytes("corpus", b.build("test corpus").unwrap()).unwrap()
+}
+
+#[test]
+fn built_model_prefers_seen_ngrams() {
+    let full = corpus_model(1);
+    let pruned = corpus_model(2);
+    for lm in [&full, &pruned] {
+        let p = |a: &str, b: &str, c: &str| lm.log10_prob(lm.id(a), lm.id(b), lm.id(c));
+        // Trigrams seen at least twice over unseen ones whose words are all
+        // in the corpus.
+        assert!(p("the", "river", "flows") > p("the", "river", "sings"));
+        assert!(p("old", "lighthouse", "keeper") > p("old", "lighthouse", "boats"));
+        assert!(p("the", "fishing", "boats") > p("the", "fishing", "bread"));
+        // A seen bigram over an unseen one, in an unseen context.
+        assert!(p("zzyzxq", "heavy", "rain") > p("zzyzxq", "heavy", "bread"));
+        // Unknown words get the floor, below any known word.
+        let floor = p("the", "river", "zzyzxq");
+        assert!(floor < p("the", "river", "sings"), "{floor}");
+    }
+    // Trigrams seen once are kept by the full model only.
+    let p = |lm: &LanguageModel, a: &str, b: &str, c: &str| lm.lookup(lm.id(a), lm.id(b), lm.id(c));
+    for (a, b, c, unseen) in
+        [("the", "baker", "sings", "flows"), ("harbour", "master", "closes", "rings")]
+    {
+        assert_eq!(p(&full, a, b, c).order, 3);
+        assert!(p(&pruned, a, b, c).order < 3);
+        assert!(p(&full, a, b, c).log10 > p(&full, a, b, unseen).log10);
+        assert!(p(&full, a, b, c).log10 > p(&pruned, a, b, c).log10);
+    }
+}
+
+/// In back-off form a context's probabilities must still sum to one (less
+/// the small share left for unknown words): a check on the back-off
+/// weights, with and without pruning.
+#[test]
+fn built_model_is_normalised() {
+    for min_count in [1, 2] {
+        let lm = corpus_model(min_count);
+        for (w2, w1) in [("<s>", "<s>"), ("the", "river"), ("the", "harbour"), ("zzyzxq", "the")] {
+            let (w2, w1) = (lm.id(w2), lm.id(w1));
+            let sum: f64 = (0..lm.vocab_len() as u32)
+                .filter(|&w| w != lm.bos())
+                .map(|w| 10f64.powf(lm.log10_prob(w2, w1, w) as f64))
+                .sum();
+            assert!((0.97..1.0001).contains(&sum), "min count {min_count}: sums to {sum}");
+        }
+    }
+}
+
+#[test]
+fn cli_build_reads_directories_and_scores_with_lm() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("corpus.lm");
+    unspin().args(["lm", "build"]).arg(data("corpus")).arg("-o").arg(&model).assert().success();
+    unspin()
+        .arg("--lm")
+        .arg(&model)
+        .args(["lm", "stats"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("3 files"));
+    let score = |text: &str| -> f32 {
+        let out = unspin().arg("--lm").arg(&model).args(["lm", "score", text]).output().unwrap();
+        assert!(out.status.success());
+        let s = String::from_utf8(out.stdout).unwrap();
+        s.lines().last().unwrap().split('\t').nth(1).unwrap().parse().unwrap()
+    };
+    // "harbour" is only under the subdirectory.
+    assert!(
+        score("the harbour master closes the gate") > score("the harbour gate closes the master")
+    );
+}
+
+#[test]
+fn bad_model_files_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.lm");
+    std::fs::write(&bad, b"this is not a model").unwrap();
+    unspin()
+        .arg("--lm")
+        .arg(&bad)
+        .args(["lm", "score", "hello"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.lm").and(predicate::str::contains("language model")));
+    unspin()
+        .arg("--lm")
+        .arg(dir.path().join("missing.lm"))
+        .args(["lm", "stats"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.lm"));
+    unspin()
+        .args(["lm", "import-sphinx"])
+        .arg(&bad)
+        .arg("-o")
+        .arg(dir.path().join("out.lm"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bad.lm"));
+
+    // Every truncation of a real model, and corrupted bytes throughout it,
+    // must give an error (or, for a corrupted float, a model), never a
+    // panic.
+    let mut b = LmBuilder::new();
+    b.add_text(&std::fs::read_to_string(data("corpus/weather.txt")).unwrap());
+    let good = b.build("weather").unwrap();
+    assert!(LanguageModel::from_bytes("good", good.clone()).is_ok());
+    for len in (0..good.len()).step_by(7) {
+        let e = LanguageModel::from_bytes("cut", good[..len].to_vec());
+        assert!(e.is_err(), "truncated to {len} bytes and still opened");
+    }
+    for at in (0..good.len()).step_by(13) {
+        let mut bytes = good.clone();
+        bytes[at] ^= 0x5A;
+        if let Ok(lm) = LanguageModel::from_bytes("flipped", bytes) {
+            let words: Vec<&str> = "heavy rain is expected tonight".split(' ').collect();
+            lm.score_words(&words);
+        }
+    }
+}
