@@ -35,6 +35,9 @@ pub struct Params {
     pub channel_scale: f32,
     /// Extra log10 cost of any change, on top of the channel.
     pub change_cost: f32,
+    /// Probability that a word right after a spun span was spun too
+    /// (spinners swap whole phrases; tortured phrases are all swapped).
+    pub follow_rate: f32,
     /// Candidates per span that the local pre-check scores.
     pub precheck_candidates: usize,
     /// Candidates per span that enter the lattice.
@@ -46,22 +49,28 @@ pub struct Params {
     pub beam: usize,
     /// Logistic slope turning a gain (log10) into a confidence.
     pub confidence_slope: f32,
-    /// Skip spans whose observed word forms seen trigrams on both sides.
-    pub fast_accept: bool,
+    /// Skip spans whose observed word forms n-grams of at least this order
+    /// (3: trigrams, 2: bigrams) with its neighbours on both sides; 0 never.
+    pub fast_accept_order: u8,
+    /// Candidates per span that get the full context window after a first
+    /// ranking by their left context alone.
+    pub window_candidates: usize,
 }
 
 impl Default for Params {
     fn default() -> Params {
         Params {
-            prior_rate: 0.1,
-            channel_scale: 1.0,
-            change_cost: 0.0,
+            prior_rate: 0.05,
+            channel_scale: 0.75,
+            change_cost: 1.0,
+            follow_rate: 0.05,
             precheck_candidates: 16,
             lattice_candidates: 8,
             precheck_margin: 1.0,
             beam: 6,
             confidence_slope: 1.0,
-            fast_accept: true,
+            fast_accept_order: 2,
+            window_candidates: 6,
         }
     }
 }
@@ -141,6 +150,9 @@ pub struct Decoder {
     lexicon: Lexicon,
     lm: Model,
     params: Params,
+    /// Language-model ids of every original, per layer and string number:
+    /// computed once, so candidates cost no vocabulary lookups.
+    ids: std::sync::Arc<Vec<Vec<Box<[WordId]>>>>,
 }
 
 /// A candidate prepared for scoring: its LM ids and channel cost.
@@ -166,6 +178,9 @@ struct Arc {
 struct State {
     w2: WordId,
     w1: WordId,
+    /// Whether the edge into this state replaced words (the next span is
+    /// then likelier to be spun too: spinners swap whole phrases).
+    changed: bool,
     score: f32,
     /// (position, state index at that position, edge) of the best way in.
     back: Option<(usize, usize, Edge)>,
@@ -187,7 +202,21 @@ struct Unit {
 impl Decoder {
     /// A decoder over `lexicon` and `lm` with default parameters.
     pub fn new(lexicon: Lexicon, lm: Model) -> Decoder {
-        Decoder { lexicon, lm, params: Params::default() }
+        let mut ids = Vec::new();
+        let mut buf = Vec::new();
+        for layer in lexicon.layers() {
+            let n = layer.string_count();
+            let mut per = Vec::with_capacity(n);
+            for i in 0..n as u32 {
+                buf.clear();
+                for w in layer.string(i).split_whitespace() {
+                    lm.ids(w, &mut buf);
+                }
+                per.push(buf.clone().into_boxed_slice());
+            }
+            ids.push(per);
+        }
+        Decoder { lexicon, lm, params: Params::default(), ids: std::sync::Arc::new(ids) }
     }
 
     /// Replaces the parameters.
@@ -283,7 +312,7 @@ impl Decoder {
                     if m.last > range.end || (m.first..m.last).any(|t| protected[t]) {
                         continue;
                     }
-                    let cands = self.lexicon.candidates(m);
+                    let cands = self.lexicon.candidates_limited(m, self.params.precheck_candidates);
                     if cands.is_empty() {
                         continue;
                     }
@@ -324,12 +353,8 @@ impl Decoder {
         units
     }
 
-    fn cand_ids(&self, original: &str) -> Vec<WordId> {
-        let mut ids = Vec::with_capacity(2);
-        for w in original.split_whitespace() {
-            self.lm.ids(w, &mut ids);
-        }
-        ids
+    fn cand_ids(&self, c: &Candidate<'_>) -> &[WordId] {
+        &self.ids[c.origin.0 as usize][c.origin.1 as usize]
     }
 
     fn channel(&self, c: &Candidate<'_>) -> f32 {
@@ -383,9 +408,10 @@ impl Decoder {
             let observed: Vec<WordId> = units[first..last].iter().flat_map(|u| u.ids.iter().copied()).collect();
             // Fast accept: a word the model has seen in this very trigram on
             // both sides reads as written; spinners' swaps rarely do.
-            if p.fast_accept && observed.len() == 1 {
+            if p.fast_accept_order > 0 && observed.len() == 1 {
                 let o = observed[0];
-                if self.lm.lookup(w2, w1, o).order == 3 && self.lm.lookup(w1, o, after[0]).order == 3 {
+                let order = p.fast_accept_order;
+                if self.lm.lookup(w2, w1, o).order >= order && self.lm.lookup(w1, o, after[0]).order >= order {
                     continue;
                 }
             }
@@ -393,26 +419,40 @@ impl Decoder {
 
             // Candidates come ranked (P(spun | original) · P(original) for
             // the shipped lexicon): score the first few in context.
-            let mut scored: Vec<(f32, Prepared)> = cands
+            // Stage 1: the first word in the left context (one resolved
+            // context for all), plus the channel; stage 2: the best few
+            // with the whole window.
+            let left = self.lm.context(w2, w1);
+            let mut scored: Vec<(f32, usize)> = cands
                 .iter()
                 .take(p.precheck_candidates)
-                .map(|c| {
-                    let ids = self.cand_ids(c.original);
-                    let channel = self.channel(c);
-                    let s = self.window(w2, w1, &ids, &after) + channel;
-                    let pr = Prepared { original: c.original.to_string(), sources: c.sources, weight: c.weight, ids, channel };
-                    (s, pr)
+                .enumerate()
+                .filter_map(|(ci, c)| {
+                    let ids = self.cand_ids(c);
+                    if ids.is_empty() || ids.iter().any(|&w| !self.lm.is_known(w)) {
+                        return None;
+                    }
+                    Some((self.lm.score_in(&left, ids[0]) + self.channel(c), ci))
                 })
-                .filter(|(_, pr)| !pr.ids.iter().any(|&w| !self.lm.is_known(w)))
                 .collect();
             scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-            let Some((best_score, best)) = scored.first() else { continue };
+            scored.truncate(p.window_candidates.max(p.lattice_candidates));
+            for (score, ci) in scored.iter_mut() {
+                *score = self.window(w2, w1, self.cand_ids(&cands[*ci]), &after) + self.channel(&cands[*ci]);
+            }
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let Some(&(best_score, best_ix)) = scored.first() else { continue };
             // The gain of the observed words is measured against keeping them
             // at the prior's "unchanged" cost (the channel above is relative to it).
             let gain = best_score - kept;
-            if gain < -p.precheck_margin {
+            // A span next to another spun one gets the follow bonus in the
+            // lattice; give it the same room here.
+            let odds = |r: f32| r.log10() - (1.0 - r).log10();
+            let room = p.precheck_margin + (odds(p.follow_rate) - odds(p.prior_rate)).max(0.0);
+            if gain < -room {
                 continue;
             }
+            let best = &cands[best_ix];
             let span_ix = analysis.spans.len();
             analysis.spans.push(Span {
                 start: m.start,
@@ -420,7 +460,7 @@ impl Decoder {
                 first_token: m.first,
                 last_token: m.last,
                 words: (m.first..m.last).filter(|&t| tokens[t].kind == TokenKind::Word).count(),
-                original: best.original.clone(),
+                original: best.original.to_string(),
                 sources: best.sources,
                 weight: best.weight,
                 gain,
@@ -428,7 +468,20 @@ impl Decoder {
                 confidence: 0.0,
             });
             scored.truncate(p.lattice_candidates);
-            out.push(Arc { first, last, span_ix, cands: scored.into_iter().map(|(_, pr)| pr).collect() });
+            let prepared = scored
+                .into_iter()
+                .map(|(_, ci)| {
+                    let c = &cands[ci];
+                    Prepared {
+                        original: c.original.to_string(),
+                        sources: c.sources,
+                        weight: c.weight,
+                        ids: self.cand_ids(c).to_vec(),
+                        channel: self.channel(c),
+                    }
+                })
+                .collect();
+            out.push(Arc { first, last, span_ix, cands: prepared });
         }
         out
     }
@@ -439,7 +492,11 @@ impl Decoder {
         let n = units.len();
         let mut states: Vec<Vec<State>> = vec![Vec::new(); n + 1];
         let bos = self.lm.bos();
-        states[0].push(State { w2: bos, w1: bos, score: 0.0, back: None });
+        states[0].push(State { w2: bos, w1: bos, changed: false, score: 0.0, back: None });
+        // Log odds of a change right after a change, relative to the prior.
+        let odds = |r: f32| r.log10() - (1.0 - r).log10();
+        let follow_bonus = odds(p.follow_rate) - odds(p.prior_rate);
+        let keep_after_change = (1.0 - p.follow_rate).log10() - (1.0 - p.prior_rate).log10();
         let mut arcs_at: Vec<Vec<usize>> = vec![Vec::new(); n];
         for (ai, a) in arcs.iter().enumerate() {
             arcs_at[a.first].push(ai);
@@ -450,14 +507,25 @@ impl Decoder {
             for (si, st) in current.iter().enumerate() {
                 // Keep the observed word.
                 let (s, w2, w1) = self.emit(st.w2, st.w1, &units[i].ids);
-                relax(&mut states[i + 1], State { w2, w1, score: st.score + s, back: Some((i, si, Edge::Keep)) });
+                let keep = if st.changed { keep_after_change } else { 0.0 };
+                relax(
+                    &mut states[i + 1],
+                    State { w2, w1, changed: false, score: st.score + s + keep, back: Some((i, si, Edge::Keep)) },
+                );
+                let bonus = if st.changed { follow_bonus } else { 0.0 };
                 for &ai in &arcs_at[i] {
                     let a = &arcs[ai];
                     for (ci, c) in a.cands.iter().enumerate() {
                         let (s, w2, w1) = self.emit(st.w2, st.w1, &c.ids);
                         relax(
                             &mut states[a.last],
-                            State { w2, w1, score: st.score + s + c.channel, back: Some((i, si, Edge::Replace { arc: ai, cand: ci })) },
+                            State {
+                                w2,
+                                w1,
+                                changed: true,
+                                score: st.score + s + c.channel + bonus,
+                                back: Some((i, si, Edge::Replace { arc: ai, cand: ci })),
+                            },
                         );
                     }
                 }
@@ -540,7 +608,7 @@ fn ctx2(before: &[WordId], bos: WordId) -> (WordId, WordId) {
 
 /// Adds a state, merging it with one of the same history (the better wins).
 fn relax(states: &mut Vec<State>, s: State) {
-    if let Some(old) = states.iter_mut().find(|o| o.w2 == s.w2 && o.w1 == s.w1) {
+    if let Some(old) = states.iter_mut().find(|o| o.w2 == s.w2 && o.w1 == s.w1 && o.changed == s.changed) {
         if s.score > old.score {
             *old = s;
         }

@@ -320,3 +320,19 @@ fn bad_model_files_are_errors_not_panics() {
         }
     }
 }
+
+#[test]
+fn perplexity_counts_tokens_and_prefers_originals() {
+    let lm = LanguageModel::embedded();
+    let clean = lm.perplexity("The peace process has stalled. Officials declined to comment.");
+    assert_eq!((clean.sentences, clean.tokens, clean.oov), (2, 11, 0));
+    let spun =
+        lm.perplexity("The peace procedure has slowed down. Authorities declined to remark.");
+    assert!(spun.perplexity() > clean.perplexity(), "{spun:?} vs {clean:?}");
+    let with_oov = lm.perplexity("the zzyzxq war");
+    assert_eq!((with_oov.tokens, with_oov.oov), (4, 1));
+
+    unspin().args(["lm", "perplexity"]).arg(data("corpus")).assert().success().stdout(
+        predicate::str::contains("files\t3\n").and(predicate::str::contains("perplexity\t")),
+    );
+}

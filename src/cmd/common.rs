@@ -1,10 +1,31 @@
-//! Plumbing shared by the commands: loading the engine, reading inputs,
-//! colour.
+//! Plumbing shared by the commands: loading the engine, colour, and bulk
+//! processing of inputs.
+//!
+//! Bulk processing, shared by `score` and `restore`: the input flags (which
+//! become [`InputOptions`] for the input layer), a parallel pipeline that
+//! keeps input order with memory bounded by a window of documents, and the
+//! progress bar and end-of-run summary on stderr.
+//!
+//! The pipeline reads documents on their own thread into a bounded channel.
+//! The main thread takes a window of them (whatever has arrived, at least
+//! one, at most `64 × threads`), scores or restores the window on a rayon
+//! pool and hands the results back in input order, so output can be written
+//! and flushed window by window. That is what a streaming consumer (`--jsonl
+//! -` under Spark's `RDD.pipe`) needs: one record out per record in, in
+//! order, without waiting for the end of the input, and memory that never
+//! depends on the size of the corpus.
 
-use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
-use clap::ValueEnum;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use unspin::input::{open_inputs, Document, InputOptions, Inputs};
+
 use unspin::decode::{Decoder, Model};
 use unspin::detect::Scorer;
 use unspin::restore::Restorer;
@@ -50,46 +71,309 @@ pub fn restorer(global: &Global) -> anyhow::Result<Restorer> {
     Ok(Restorer::new(decoder(global)?))
 }
 
-/// One input read as text, or why it could not be.
-pub struct Doc {
-    /// The input's name.
-    pub source: String,
-    /// The text, or an error message naming the input.
-    pub text: Result<String, String>,
-    /// Non-fatal problems (lossy decoding).
-    pub warnings: Vec<String>,
+/// Documents per worker thread in one window.
+const WINDOW_PER_THREAD: usize = 64;
+
+/// Which inputs to read and how: the flags `score` and `restore` share.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Files or directories (read recursively) to process; `-` reads
+    /// standard input. Gzip and zstd files, WARC/WET archives and HTML
+    /// pages are recognised by their content.
+    #[arg(value_name = "PATH|-", required_unless_present_any = ["files_from", "jsonl"])]
+    pub paths: Vec<PathBuf>,
+    /// Only read files from directories whose name or relative path matches
+    /// this glob, e.g. '*.html' or '**/*.jsonl.gz'.
+    #[arg(long, value_name = "GLOB")]
+    pub glob: Option<String>,
+    /// Also read the files listed in FILE, one path per line (`-`: stdin).
+    #[arg(long, value_name = "FILE|-")]
+    pub files_from: Option<PathBuf>,
+    /// Read PATH as JSON Lines, one document per line (`-`: stdin). Once
+    /// given, every input is read as JSON Lines. May be repeated.
+    #[arg(long, value_name = "PATH|-")]
+    pub jsonl: Vec<PathBuf>,
+    /// The JSONL field holding the text.
+    #[arg(long, default_value = "text", value_name = "FIELD")]
+    pub text_field: String,
+    /// The JSONL field holding the document id.
+    #[arg(long, default_value = "id", value_name = "FIELD")]
+    pub id_field: String,
+    /// Treat every input as HTML and extract its article (default: decide
+    /// by content).
+    #[arg(long, overrides_with = "no_html")]
+    pub html: bool,
+    /// Never treat input as HTML.
+    #[arg(long, overrides_with = "html")]
+    pub no_html: bool,
+    /// Largest document, JSONL line or WARC record after decompression;
+    /// larger ones are reported as errors. Takes K, M and G suffixes.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_bytes: Option<u64>,
+    /// Longer HTML pages are cut to this size before extraction.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_html_bytes: Option<u64>,
+    /// Worker threads (default: all cores).
+    #[arg(short = 'j', long = "threads", value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar, no summary, no warnings; errors are still printed.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
-/// Reads each path (`-` = stdin) as text: invalid UTF-8 is decoded lossily
-/// with a warning, binary data is an error.
-pub fn read_docs(paths: &[PathBuf]) -> impl Iterator<Item = Doc> + '_ {
-    paths.iter().map(|p| {
-        let source = p.display().to_string();
-        let bytes = if source == "-" {
-            let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).map(|_| buf)
-        } else {
-            std::fs::read(p)
-        };
-        match bytes {
-            Err(e) => Doc { text: Err(format!("{source}: {e}")), source, warnings: vec![] },
-            Ok(bytes) => decode_text(source, bytes),
-        }
-    })
-}
-
-fn decode_text(source: String, bytes: Vec<u8>) -> Doc {
-    let head = &bytes[..bytes.len().min(8192)];
-    let controls = head.iter().filter(|&&b| b < 9 || (b > 13 && b < 32)).count();
-    if head.contains(&0) || controls * 10 > head.len().max(1) {
-        return Doc { text: Err(format!("{source}: binary file, not text")), source, warnings: vec![] };
+impl InputArgs {
+    /// Whether inputs are read as JSON Lines.
+    pub fn is_jsonl(&self) -> bool {
+        !self.jsonl.is_empty()
     }
-    match String::from_utf8(bytes) {
-        Ok(s) => Doc { source, text: Ok(s), warnings: vec![] },
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let s = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            Doc { source, text: Ok(s), warnings: vec![format!("invalid UTF-8 (first at byte {at}), decoded lossily")] }
+
+    /// The options for the input layer.
+    pub fn options(&self) -> InputOptions {
+        let defaults = InputOptions::default();
+        InputOptions {
+            glob: self.glob.clone(),
+            jsonl: self.is_jsonl(),
+            text_field: self.text_field.clone(),
+            id_field: self.id_field.clone(),
+            html: if self.html {
+                Some(true)
+            } else if self.no_html {
+                Some(false)
+            } else {
+                None
+            },
+            max_bytes: self.max_bytes.unwrap_or(defaults.max_bytes),
+            max_html_bytes: self.max_html_bytes.unwrap_or(defaults.max_html_bytes),
         }
+    }
+
+    /// Every path to read, positional ones first, then `--jsonl` ones.
+    pub fn all_paths(&self) -> Vec<PathBuf> {
+        self.paths.iter().chain(&self.jsonl).cloned().collect()
+    }
+
+    /// Opens the inputs: the documents, lazily and in order.
+    pub fn open(&self) -> anyhow::Result<Inputs> {
+        let stdin_uses = self.all_paths().iter().filter(|p| p.as_os_str() == "-").count();
+        if stdin_uses > 1 {
+            anyhow::bail!("standard input (`-`) can only be read once");
+        }
+        Ok(open_inputs(&self.all_paths(), self.files_from.as_deref(), &self.options())?)
+    }
+
+    /// The rayon pool to work on.
+    pub fn pool(&self) -> anyhow::Result<rayon::ThreadPool> {
+        let mut builder = rayon::ThreadPoolBuilder::new();
+        if let Some(n) = self.threads {
+            if n == 0 {
+                anyhow::bail!("-j must be at least 1");
+            }
+            builder = builder.num_threads(n);
+        }
+        builder.build().context("starting worker threads")
+    }
+}
+
+/// Parses `4096`, `64K`, `16M`, `1G` (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| format!("not a size: {s:?} (e.g. 512K, 16M)"))?;
+    n.checked_mul(1 << shift).ok_or_else(|| format!("size too large: {s}"))
+}
+
+/// Runs `work` on every document on `pool`, and calls `emit` once per
+/// window with the documents and their results in input order.
+///
+/// Reading happens on its own thread, at most one window ahead, so memory
+/// is bounded by two windows whatever the size of the corpus. `emit` should
+/// flush what it writes: a window is as much as a streaming consumer waits.
+pub fn for_each_window<T, W, E>(
+    inputs: Inputs,
+    pool: &rayon::ThreadPool,
+    work: W,
+    mut emit: E,
+) -> anyhow::Result<()>
+where
+    T: Send,
+    W: Fn(&Document) -> T + Sync,
+    E: FnMut(Vec<(Document, T)>) -> anyhow::Result<()>,
+{
+    let window = WINDOW_PER_THREAD * pool.current_num_threads().max(1);
+    let (tx, rx) = mpsc::sync_channel::<Document>(window);
+    // The reader thread ends when the inputs do, or when the receiver is
+    // gone because writing failed; it is not joined, so that a reader
+    // blocked on stdin cannot keep a failed run alive.
+    std::thread::Builder::new()
+        .name("unspin-reader".into())
+        .spawn(move || {
+            for doc in inputs {
+                if tx.send(doc).is_err() {
+                    break;
+                }
+            }
+        })
+        .context("starting the reader thread")?;
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < window {
+            match rx.try_recv() {
+                Ok(doc) => batch.push(doc),
+                Err(_) => break,
+            }
+        }
+        let results: Vec<T> = pool.install(|| batch.par_iter().map(&work).collect());
+        emit(batch.into_iter().zip(results).collect())?;
+    }
+    Ok(())
+}
+
+/// Progress on stderr (only on a terminal), messages, and the summary.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    started: Instant,
+    /// Documents seen.
+    pub docs: u64,
+    /// Documents that failed.
+    pub errors: u64,
+    /// Documents skipped (`--resume`).
+    pub skipped: u64,
+    /// Bytes of text (or HTML) processed.
+    pub bytes: u64,
+}
+
+impl Progress {
+    /// A progress display; silent with `quiet` or when stderr is not a
+    /// terminal.
+    pub fn new(quiet: bool) -> Progress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {human_pos} documents  {msg}  {per_sec}  [{elapsed_precise}]",
+                )
+                .expect("valid template"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Progress { bar, quiet, started: Instant::now(), docs: 0, errors: 0, skipped: 0, bytes: 0 }
+    }
+
+    /// Counts one document and prints its error and warnings.
+    pub fn document(&mut self, doc: &Document) {
+        self.docs += 1;
+        self.bytes += doc.html.as_ref().map_or(doc.text.len(), String::len) as u64;
+        if let Some(error) = &doc.error {
+            self.errors += 1;
+            self.print(&format!("unspin: {error}"));
+        }
+        if !self.quiet {
+            for w in &doc.warnings {
+                self.print(&format!("unspin: {}: {w}", doc.source));
+            }
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.docs);
+            bar.set_message(format!("{:.1} MB", self.bytes as f64 / 1e6));
+        }
+    }
+
+    /// Counts a failure that happened after reading (e.g. writing a file).
+    pub fn error(&mut self, message: &str) {
+        self.errors += 1;
+        self.print(&format!("unspin: {message}"));
+    }
+
+    /// Prints a line on stderr without tearing the progress bar.
+    pub fn print(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// Clears the bar and, for runs of more than one document, prints the
+    /// summary: `details` are command-specific ("clean 80%, …").
+    pub fn finish(self, details: &str) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        if self.quiet || self.docs + self.skipped <= 1 {
+            return;
+        }
+        let secs = self.started.elapsed().as_secs_f64().max(1e-6);
+        let mb = self.bytes as f64 / 1e6;
+        let skipped =
+            if self.skipped > 0 { format!(", {} skipped", self.skipped) } else { String::new() };
+        let details = if details.is_empty() { String::new() } else { format!("; {details}") };
+        eprintln!(
+            "unspin: {} documents, {} errors{skipped}{details}; {mb:.1} MB in {secs:.1} s ({:.2} MB/s)",
+            self.docs,
+            self.errors,
+            mb / secs
+        );
+    }
+}
+
+/// The path of a document's input file, without the `:N` line suffix of a
+/// JSONL record.
+pub fn input_path(doc: &Document, jsonl: bool) -> &str {
+    if jsonl && doc.record.is_some() || jsonl && doc.source.rsplit_once(':').is_some_and(is_line) {
+        return doc.source.rsplit_once(':').map_or(&doc.source, |(path, _)| path);
+    }
+    &doc.source
+}
+
+fn is_line((_, n): (&str, &str)) -> bool {
+    !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Where, relative to an output directory, the output for input `path`
+/// goes: the path below the directory it was found in, or the file name of
+/// a file named directly. None when it is not a file (stdin, a WARC record).
+pub fn mirrored(path: &str, roots: &[PathBuf]) -> Option<PathBuf> {
+    let path = Path::new(path);
+    if path.as_os_str() == "-" {
+        return None;
+    }
+    for root in roots {
+        if root == path {
+            return path.file_name().map(PathBuf::from);
+        }
+        if root.is_dir() {
+            if let Ok(rel) = path.strip_prefix(root) {
+                return Some(rel.to_path_buf());
+            }
+        }
+    }
+    // From --files-from: keep a plain relative path, else the file name.
+    let plain = path.is_relative()
+        && path.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+    if plain && path.is_file() {
+        return Some(path.to_path_buf());
+    }
+    if path.is_file() {
+        return path.file_name().map(PathBuf::from);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("16m"), Ok(16 << 20));
+        assert!(parse_size("lots").is_err());
     }
 }

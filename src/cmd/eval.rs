@@ -45,6 +45,27 @@ pub struct EvalArgs {
     /// Decoder: extra cost of a change (log10).
     #[arg(long)]
     pub change_cost: Option<f32>,
+    /// Decoder: candidates scored per span.
+    #[arg(long)]
+    pub precheck_candidates: Option<usize>,
+    /// Decoder: candidates per span in the lattice.
+    #[arg(long)]
+    pub lattice_candidates: Option<usize>,
+    /// Decoder: fast-accept words in seen n-grams of this order (0: never).
+    #[arg(long)]
+    pub fast_accept_order: Option<u8>,
+    /// Decoder: probability of a change right after a change.
+    #[arg(long)]
+    pub follow_rate: Option<f32>,
+    /// Decoder: candidates that get the full context window.
+    #[arg(long)]
+    pub window_candidates: Option<usize>,
+    /// Decoder: pre-check margin (log10).
+    #[arg(long)]
+    pub precheck_margin: Option<f32>,
+    /// Also print where the true originals rank among the candidates.
+    #[arg(long)]
+    pub diagnose: bool,
 }
 
 /// Runs `unspin eval`.
@@ -72,6 +93,36 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(x) = args.change_cost {
         params.change_cost = x;
+    }
+    if let Some(x) = args.precheck_candidates {
+        params.precheck_candidates = x;
+    }
+    if let Some(x) = args.lattice_candidates {
+        params.lattice_candidates = x;
+    }
+    if let Some(x) = args.precheck_margin {
+        params.precheck_margin = x;
+    }
+    if let Some(x) = args.fast_accept_order {
+        params.fast_accept_order = x;
+    }
+    if let Some(x) = args.follow_rate {
+        params.follow_rate = x;
+    }
+    if let Some(x) = args.window_candidates {
+        params.window_candidates = x;
+    }
+    if args.diagnose {
+        let lex = base.lexicon();
+        for (k, rate) in args.rates.iter().enumerate() {
+            let docs: Vec<_> = test.iter().map(|c| &c.spun[k].1).collect();
+            let r = eval::candidate_ranks(lex, &docs);
+            eprintln!("diagnose: rate {rate}: original rank 1: {}, 2-4: {}, 5-16: {}, 17-64: {}, absent: {}", r[0], r[1], r[2], r[3], r[4]);
+        }
+        if let Ok((cases, _)) = eval::tortured_cases(&args.data.join("tortured-phrases.json")) {
+            let r = eval::tortured_word_ranks(lex, &cases);
+            eprintln!("diagnose: tortured words: rank 1: {}, 2-4: {}, 5-16: {}, 17-64: {}, absent: {}", r[0], r[1], r[2], r[3], r[4]);
+        }
     }
     let k30 = args.rates.iter().position(|r| (r - 0.3).abs() < 1e-6).unwrap_or(args.rates.len() / 2);
     if args.grid {

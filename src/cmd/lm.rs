@@ -18,7 +18,7 @@ use super::{Global, EXIT_ERROR};
 /// The `unspin lm` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum LmCommand {
-    /// Print the log10 probability of every word of TEXT.
+    /// Print the log10 probability of every word of TEXT
     ///
     /// TEXT is split into sentences and lower-cased words; each sentence is
     /// scored as `<s> words… </s>` with the embedded model (or --lm FILE).
@@ -40,11 +40,12 @@ pub enum LmCommand {
         /// The text to score, or `-` to read standard input.
         text: String,
     },
-    /// Print the log10 probability of single n-grams, and which order
-    /// answered (3 trigram, 2 bigram, 1 unigram, 0 unknown word).
+    /// Print the log10 probability of single n-grams
     ///
     /// Each NGRAM is 1 to 3 words; the last is the word scored, the others
-    /// its context. Use `<s>` for a sentence start.
+    /// its context. Use `<s>` for a sentence start. Prints the n-gram, its
+    /// log10 probability and the order of the n-gram that answered (3
+    /// trigram, 2 bigram after backing off, 1 unigram, 0 unknown word).
     ///
     /// Examples:
     ///
@@ -57,7 +58,7 @@ pub enum LmCommand {
         #[arg(required = true)]
         ngrams: Vec<String>,
     },
-    /// Print the perplexity of the model on text files.
+    /// Print the perplexity of the model on text files
     ///
     /// Reads every FILE, and every file under a directory (recursively),
     /// and prints the sentences, tokens, unknown tokens (left out), the
@@ -87,7 +88,7 @@ pub enum LmCommand {
         #[arg(long, value_name = "N", default_value_t = 1)]
         seed: u64,
     },
-    /// Print the model's n-gram counts per order, size and origin.
+    /// Print the model's n-gram counts per order, size and origin
     ///
     /// Examples:
     ///
@@ -96,7 +97,7 @@ pub enum LmCommand {
     ///   unspin --lm my.lm lm stats
     #[command(verbatim_doc_comment)]
     Stats,
-    /// Build a trigram model from your own clean text.
+    /// Build a trigram model from your own clean text
     ///
     /// Reads every CORPUS file, and every file under a CORPUS directory
     /// (recursively), splits it into sentences of lower-cased words and
@@ -125,7 +126,7 @@ pub enum LmCommand {
         #[arg(long, value_name = "TEXT")]
         source: Option<String>,
     },
-    /// Convert a CMU Sphinx trie language model (`*.lm.bin`) to our format.
+    /// Convert a CMU Sphinx trie language model (`*.lm.bin`) to our format
     ///
     /// This is how the embedded model is made (see scripts/lm/convert).
     ///

@@ -1,35 +1,66 @@
 //! `unspin restore`: the most likely original text.
+//!
+//! Output goes to stdout, or with `--out DIR` to a tree that mirrors the
+//! inputs (one file per input file, written atomically, so `--resume` can
+//! trust that an existing file is complete). JSONL input gives JSONL output
+//! with every input field kept and exactly one line per input line, so that
+//! a pipe (Spark's `RDD.pipe`) stays aligned even past a malformed line.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
+use serde_json::Value;
+use unspin::input::Document;
 use unspin::restore::{Edit, Restored};
 
 use super::{Global, EXIT_ERROR};
-use crate::cmd::common::{self, Color, Doc};
+use crate::cmd::common::{self, input_path, mirrored, Color, InputArgs, Progress};
 
 /// Arguments of `unspin restore`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   unspin restore examples/spun-news.txt
   unspin restore spun.txt --format diff
-  cat spun.txt | unspin restore - --format json --min-confidence 0.8")]
+  cat spun.txt | unspin restore - --format json --min-confidence 0.8
+  unspin restore --jsonl corpus.jsonl --out-field restored --edits > out.jsonl
+  unspin restore pages/ --glob '*.html' --format html --out restored/ --resume
+
+Exit status: 2 if any input failed, else 0. With --jsonl every input line
+gives one output line; a line that could not be read gives
+{\"error\": ..., \"source\": \"file:N\"}.")]
 pub struct RestoreArgs {
-    /// Files to restore; `-` reads standard input.
-    #[arg(required = true, value_name = "PATH|-")]
-    pub paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = RestoreFormat::Text)]
-    pub format: RestoreFormat,
+    /// What to read.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format (default: text; JSONL input always gives JSONL records).
+    #[arg(long, value_enum)]
+    pub format: Option<RestoreFormat>,
     /// Only make edits at least this sure (0..1).
     #[arg(long, default_value_t = 0.0, value_name = "X")]
     pub min_confidence: f32,
     /// Colour in the diff view.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// Write one file per input file into DIR, mirroring the inputs' paths
+    /// below the directories they were found in, instead of to stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// With --out: skip inputs whose output file already exists.
+    #[arg(long, requires = "out")]
+    pub resume: bool,
+    /// With --jsonl: the field that receives the restored text (default:
+    /// replace the text field).
+    #[arg(long, value_name = "FIELD")]
+    pub out_field: Option<String>,
+    /// With --jsonl: add an `edits` field listing the changes.
+    #[arg(long)]
+    pub edits: bool,
 }
 
 /// Output formats of `unspin restore`.
@@ -37,18 +68,37 @@ pub struct RestoreArgs {
 pub enum RestoreFormat {
     /// The restored text.
     Text,
-    /// The restored text and its edits (byte offsets into the input).
+    /// One JSON object per document: the restored text and its edits (byte
+    /// offsets into the input).
     Json,
     /// The input with each edit shown inline as [-old-]{+new+}.
     Diff,
+    /// An HTML page written back with each edit marked as
+    /// <mark title="spun: OLD">NEW</mark> (plain text is escaped and marked).
+    Html,
 }
 
 #[derive(Serialize)]
 struct JsonOut<'a> {
     source: &'a str,
+    id: Option<&'a str>,
+    url: Option<&'a str>,
+    title: Option<&'a str>,
     text: &'a str,
     edits: &'a [Edit],
     error: Option<&'a str>,
+}
+
+/// What the workers did with one document.
+enum Outcome {
+    /// Restored; `target` is the output file under `--out`.
+    Restored { restored: Restored, target: Option<PathBuf> },
+    /// The input failed; with JSONL it still gets a line.
+    Failed { target: Option<PathBuf> },
+    /// `--resume` and the output exists.
+    Skipped,
+    /// `--out` cannot place this document.
+    Unplaced(String),
 }
 
 /// Runs `unspin restore`.
@@ -56,42 +106,231 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     if !(0.0..=1.0).contains(&args.min_confidence) {
         anyhow::bail!("--min-confidence must be between 0 and 1, not {}", args.min_confidence);
     }
-    let restorer = common::restorer(global)?.min_confidence(args.min_confidence);
-    let color = args.color.enabled();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut failed = false;
-    for doc in common::read_docs(&args.paths) {
-        let Doc { source, text, warnings } = doc;
-        for w in warnings {
-            eprintln!("unspin: {source}: {w}");
-        }
-        let text = match text {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("unspin: {e}");
-                failed = true;
-                if args.format == RestoreFormat::Json {
-                    let j = JsonOut { source: &source, text: "", edits: &[], error: Some(&e) };
-                    serde_json::to_writer(&mut out, &j)?;
-                    writeln!(out)?;
-                }
-                continue;
-            }
-        };
-        let restored = restorer.restore(&text, &[]);
-        match args.format {
-            RestoreFormat::Text => out.write_all(restored.text.as_bytes())?,
-            RestoreFormat::Json => {
-                let j = JsonOut { source: &source, text: &restored.text, edits: &restored.edits, error: None };
-                serde_json::to_writer(&mut out, &j)?;
-                writeln!(out)?;
-            }
-            RestoreFormat::Diff => out.write_all(diff(&text, &restored, color).as_bytes())?,
-        }
+    let jsonl = args.input.is_jsonl();
+    if jsonl && matches!(args.format, Some(f) if f != RestoreFormat::Json) {
+        anyhow::bail!("--jsonl input is written back as JSONL records; drop --format");
     }
+    if !jsonl && (args.out_field.is_some() || args.edits) {
+        anyhow::bail!("--out-field and --edits apply to --jsonl input");
+    }
+    let roots = args.input.all_paths();
+    if args.out.is_some() && roots.iter().any(|p| p.as_os_str() == "-") {
+        anyhow::bail!("--out mirrors input files; standard input has no path to mirror");
+    }
+    let format = args.format.unwrap_or(RestoreFormat::Text);
+    let inputs = args.input.open()?;
+    let pool = args.input.pool()?;
+    let restorer = common::restorer(global)?.min_confidence(args.min_confidence);
+    let color = args.out.is_none() && args.color.enabled();
+    let out_field = args.out_field.clone().unwrap_or_else(|| args.input.text_field.clone());
+    let render = Render { jsonl, format, color, out_field, edits: args.edits };
+
+    let target = |doc: &Document| -> Result<Option<PathBuf>, String> {
+        let Some(dir) = &args.out else { return Ok(None) };
+        let path = input_path(doc, jsonl);
+        match mirrored(path, &roots) {
+            Some(rel) => Ok(Some(dir.join(output_name(&rel, doc, format, jsonl)))),
+            None => Err(format!(
+                "{}: --out cannot mirror this input (not a file); write to stdout instead",
+                doc.source
+            )),
+        }
+    };
+    let work = |doc: &Document| {
+        let target = match target(doc) {
+            Ok(t) => t,
+            // A failed document has nothing to write unless it is a JSONL
+            // line, so it needs no place.
+            Err(_) if !doc.is_ok() && !jsonl => None,
+            Err(message) => return Outcome::Unplaced(message),
+        };
+        if args.resume && target.as_ref().is_some_and(|t| t.exists()) {
+            return Outcome::Skipped;
+        }
+        if !doc.is_ok() {
+            return Outcome::Failed { target };
+        }
+        Outcome::Restored { restored: restorer.restore(&doc.text, &doc.boilerplate), target }
+    };
+
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut tree = Tree::default();
+    let mut progress = Progress::new(args.input.quiet);
+    let mut edits = 0usize;
+    common::for_each_window(inputs, &pool, work, |window| {
+        for (doc, outcome) in window {
+            let (bytes, target) = match outcome {
+                Outcome::Skipped => {
+                    progress.skipped += 1;
+                    continue;
+                }
+                Outcome::Unplaced(message) => {
+                    progress.document(&doc);
+                    if doc.is_ok() {
+                        progress.error(&message);
+                    }
+                    continue;
+                }
+                Outcome::Failed { target } => {
+                    progress.document(&doc);
+                    (render.failed(&doc)?, target)
+                }
+                Outcome::Restored { restored, target } => {
+                    progress.document(&doc);
+                    edits += restored.edits.len();
+                    (render.restored(&doc, &restored)?, target)
+                }
+            };
+            match target {
+                Some(path) => tree.write(&path, &bytes)?,
+                None => out.write_all(&bytes)?,
+            }
+        }
+        out.flush()?;
+        Ok(())
+    })?;
+    tree.finish()?;
     out.flush()?;
+    let failed = progress.errors > 0;
+    progress.finish(&format!("{edits} edits"));
     Ok(if failed { ExitCode::from(EXIT_ERROR) } else { ExitCode::SUCCESS })
+}
+
+/// The file name under `--out` for input `rel`: compression suffixes go,
+/// and text extracted from a page gets `.txt` so it is not taken for HTML.
+fn output_name(rel: &Path, doc: &Document, format: RestoreFormat, jsonl: bool) -> PathBuf {
+    let mut name = rel.to_path_buf();
+    if matches!(name.extension().and_then(|e| e.to_str()), Some("gz" | "zst" | "zstd")) {
+        name.set_extension("");
+    }
+    let suffix = match format {
+        _ if jsonl => None,
+        RestoreFormat::Text if doc.html.is_some() => Some("txt"),
+        RestoreFormat::Json => Some("json"),
+        RestoreFormat::Diff => Some("diff"),
+        _ => None,
+    };
+    if let Some(suffix) = suffix {
+        let mut s = name.into_os_string();
+        s.push(".");
+        s.push(suffix);
+        name = PathBuf::from(s);
+    }
+    name
+}
+
+/// How documents become output bytes.
+struct Render {
+    jsonl: bool,
+    format: RestoreFormat,
+    color: bool,
+    out_field: String,
+    edits: bool,
+}
+
+impl Render {
+    fn restored(&self, doc: &Document, restored: &Restored) -> anyhow::Result<Vec<u8>> {
+        if self.jsonl {
+            let mut record = doc.record.clone().unwrap_or_default();
+            record.insert(self.out_field.clone(), Value::String(restored.text.clone()));
+            if self.edits {
+                record.insert("edits".into(), serde_json::to_value(&restored.edits)?);
+            }
+            return json_line(&record);
+        }
+        Ok(match self.format {
+            RestoreFormat::Text => restored.text.clone().into_bytes(),
+            RestoreFormat::Json => json_line(&JsonOut {
+                source: &doc.source,
+                id: doc.id.as_deref(),
+                url: doc.url.as_deref(),
+                title: doc.title.as_deref(),
+                text: &restored.text,
+                edits: &restored.edits,
+                error: None,
+            })?,
+            RestoreFormat::Diff => diff(&doc.text, restored, self.color).into_bytes(),
+            RestoreFormat::Html => match &doc.html {
+                Some(page) => mark_html(page, &restored.edits).into_bytes(),
+                None => mark_text(&doc.text, &restored.edits).into_bytes(),
+            },
+        })
+    }
+
+    /// The output for an input that failed: a JSON line, so that JSONL and
+    /// JSON output keep one line per input; nothing for text formats.
+    fn failed(&self, doc: &Document) -> anyhow::Result<Vec<u8>> {
+        let error = doc.error.as_deref().unwrap_or("failed");
+        if self.jsonl {
+            // A line that parsed keeps its fields; one that did not says
+            // where it was.
+            let mut record = match &doc.record {
+                Some(record) => record.clone(),
+                None => {
+                    let mut m = serde_json::Map::new();
+                    m.insert("source".into(), Value::String(doc.source.clone()));
+                    m
+                }
+            };
+            record.insert("error".into(), Value::String(error.to_string()));
+            return json_line(&record);
+        }
+        if self.format == RestoreFormat::Json {
+            return json_line(&JsonOut {
+                source: &doc.source,
+                id: doc.id.as_deref(),
+                url: doc.url.as_deref(),
+                title: doc.title.as_deref(),
+                text: "",
+                edits: &[],
+                error: Some(error),
+            });
+        }
+        Ok(Vec::new())
+    }
+}
+
+fn json_line(value: &impl Serialize) -> anyhow::Result<Vec<u8>> {
+    let mut v = serde_json::to_vec(value)?;
+    v.push(b'\n');
+    Ok(v)
+}
+
+/// The `--out` tree: the file being written, finished (renamed into place)
+/// when output moves on to another file. Documents of one input arrive
+/// together, so a JSONL or WARC input becomes one output file.
+#[derive(Default)]
+struct Tree {
+    current: Option<(PathBuf, PathBuf, BufWriter<File>)>,
+}
+
+impl Tree {
+    fn write(&mut self, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+        if self.current.as_ref().is_none_or(|(p, _, _)| p != path) {
+            self.finish()?;
+            let dir = path.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            // In the same directory, so that the rename is atomic.
+            let tmp = dir.join(format!(".{name}.unspin-{}.tmp", std::process::id()));
+            let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+            self.current = Some((path.to_path_buf(), tmp, BufWriter::new(file)));
+        }
+        let (_, tmp, w) = self.current.as_mut().expect("file open");
+        w.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> anyhow::Result<()> {
+        if let Some((path, tmp, w)) = self.current.take() {
+            let file = w.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all().with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, &path)
+                .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+        }
+        Ok(())
+    }
 }
 
 /// The input with each edit inline: `[-old-]{+new+}`, coloured on a terminal.
@@ -109,4 +348,173 @@ pub fn diff(input: &str, restored: &Restored, color: bool) -> String {
     }
     out.push_str(&input[at..]);
     out
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn mark(edit: &Edit) -> String {
+    format!("<mark title=\"spun: {}\">{}</mark>", escape(&edit.old), escape(&edit.new))
+}
+
+/// Plain text as HTML, with each edit marked.
+fn mark_text(text: &str, edits: &[Edit]) -> String {
+    let mut out = String::with_capacity(text.len() + edits.len() * 40);
+    let mut at = 0;
+    for e in edits {
+        out.push_str(&escape(&text[at..e.start]));
+        out.push_str(&mark(e));
+        at = e.end;
+    }
+    out.push_str(&escape(&text[at..]));
+    out
+}
+
+/// The page with each edit marked in its text nodes.
+///
+/// The edits' offsets point into the extracted text, not the page, so each
+/// edit's old text is looked for in the page's body text (outside tags,
+/// comments, scripts and styles), as whole words with any run of whitespace
+/// between them, after the previous edit's place. An edit that is not found
+/// (its words split by a tag, or written with an entity) is left out.
+/// Markup is copied unchanged.
+pub fn mark_html(page: &str, edits: &[Edit]) -> String {
+    let segments = text_segments(page);
+    let mut marks: Vec<(Range<usize>, String)> = Vec::new();
+    let (mut seg, mut from) = (0, segments.first().map_or(0, |s| s.start));
+    for edit in edits {
+        let words: Vec<String> = edit.old.split_whitespace().map(escape).collect();
+        if words.is_empty() {
+            continue;
+        }
+        let mut i = seg;
+        while i < segments.len() {
+            let s = &segments[i];
+            let start = if i == seg { from.max(s.start) } else { s.start };
+            if let Some(found) = find_words(&page[..s.end], start, &words) {
+                marks.push((found.clone(), mark(edit)));
+                seg = i;
+                from = found.end;
+                break;
+            }
+            i += 1;
+        }
+    }
+    let mut out = String::with_capacity(page.len() + marks.len() * 40);
+    let mut at = 0;
+    for (range, replacement) in marks {
+        out.push_str(&page[at..range.start]);
+        out.push_str(&replacement);
+        at = range.end;
+    }
+    out.push_str(&page[at..]);
+    out
+}
+
+/// `words` from byte `from` of `hay`: whole words, whitespace between.
+fn find_words(hay: &str, from: usize, words: &[String]) -> Option<Range<usize>> {
+    let word_char = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+    let mut start = from;
+    while let Some(rel) = hay[start..].find(words[0].as_str()) {
+        let s = start + rel;
+        let mut e = s + words[0].len();
+        let mut ok = !word_char(hay[..s].chars().next_back());
+        for w in &words[1..] {
+            let rest = &hay[e..];
+            let ws = rest.len() - rest.trim_start().len();
+            if !ok || ws == 0 || !rest[ws..].starts_with(w.as_str()) {
+                ok = false;
+                break;
+            }
+            e += ws + w.len();
+        }
+        if ok && !word_char(hay[e..].chars().next()) {
+            return Some(s..e);
+        }
+        start = s + words[0].chars().next().map_or(1, char::len_utf8);
+    }
+    None
+}
+
+/// Byte ranges of the page's body text: outside tags, comments and the
+/// elements whose content is not prose.
+fn text_segments(page: &str) -> Vec<Range<usize>> {
+    let lower = page.to_ascii_lowercase();
+    let mut i = lower.find("<body").unwrap_or(0);
+    let bytes = page.as_bytes();
+    let mut segments = Vec::new();
+    while i < bytes.len() {
+        if bytes[i] != b'<' {
+            let end = page[i..].find('<').map_or(page.len(), |n| i + n);
+            segments.push(i..end);
+            i = end;
+            continue;
+        }
+        if lower[i..].starts_with("<!--") {
+            i = lower[i..].find("-->").map_or(page.len(), |n| i + n + 3);
+            continue;
+        }
+        // The tag's end, minding quoted attribute values.
+        let mut j = i + 1;
+        let mut quote = None;
+        while j < bytes.len() {
+            match (quote, bytes[j]) {
+                (None, b'"' | b'\'') => quote = Some(bytes[j]),
+                (Some(q), c) if c == q => quote = None,
+                (None, b'>') => break,
+                _ => {}
+            }
+            j += 1;
+        }
+        let name: String = lower[i + 1..j.min(lower.len())]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        i = (j + 1).min(page.len());
+        if matches!(name.as_str(), "script" | "style" | "noscript" | "textarea" | "title" | "template")
+        {
+            let close = format!("</{name}");
+            i = lower[i..].find(&close).map_or(page.len(), |n| i + n);
+        }
+    }
+    segments
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(old: &str, new: &str) -> Edit {
+        Edit { start: 0, end: 0, old: old.into(), new: new.into(), confidence: 1.0 }
+    }
+
+    #[test]
+    fn marks_text_nodes_only() {
+        let page = "<html><head><title>streams</title></head><body>\
+                    <a href=\"streams\">streams</a><p>U.S. streams &amp; the\n common war</p>\
+                    <script>var war = 1;</script></body></html>";
+        let out = mark_html(page, &[edit("streams", "forces"), edit("common war", "civil war")]);
+        assert!(out.contains("<title>streams</title>"), "{out}");
+        assert!(out.contains("href=\"streams\""), "{out}");
+        assert!(out.contains("<a href=\"streams\"><mark title=\"spun: streams\">forces</mark></a>"));
+        assert!(out.contains("<mark title=\"spun: common war\">civil war</mark>"), "{out}");
+        assert!(out.contains("var war = 1;"));
+    }
+
+    #[test]
+    fn whole_words_and_escaping() {
+        let out = mark_html("<body><p>toward war</p></body>", &[edit("war", "a<b")]);
+        assert_eq!(out, "<body><p>toward <mark title=\"spun: war\">a&lt;b</mark></p></body>");
+    }
 }

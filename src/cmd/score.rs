@@ -1,15 +1,16 @@
 //! `unspin score`: how heavily each input was spun, where, and what it said.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
-use unspin::detect::{Label, Report};
+use unspin::detect::{FlaggedSpan, Label, Report};
+use unspin::input::Document;
 
+use crate::cmd::common::{InputArgs, Progress};
 use super::{Global, EXIT_ERROR, EXIT_NEGATIVE};
-use crate::cmd::common::{self, Color, Doc};
+use crate::cmd::common::{self, Color};
 
 /// Arguments of `unspin score`.
 #[derive(Debug, Args)]
@@ -17,18 +18,24 @@ use crate::cmd::common::{self, Color, Doc};
   unspin score examples/spun-news.txt
   cat page.txt | unspin score - --format json
   unspin score a.txt b.txt --format csv > report.csv
-  unspin score draft.txt --fail-on light   # exit 1 if it reads as spun")]
+  unspin score pages/ --glob '*.html' --format csv > report.csv
+  unspin score --jsonl corpus.jsonl.gz --text-field body --format jsonl
+  unspin score crawl.warc.wet.gz -j 8 --format jsonl
+  unspin score draft.txt --fail-on light   # exit 1 if it reads as spun
+
+Exit status: 2 if any input failed (its row has an error), else 1 if a
+document reached --fail-on, else 0. There is one row per input document.")]
 pub struct ScoreArgs {
-    /// Files to score; `-` reads standard input.
-    #[arg(required = true, value_name = "PATH|-")]
-    pub paths: Vec<PathBuf>,
+    /// What to read.
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Report format.
     #[arg(long, value_enum, default_value_t = ScoreFormat::Text)]
     pub format: ScoreFormat,
     /// Exit 1 when any document reaches this label.
     #[arg(long, value_enum, value_name = "LABEL")]
     pub fail_on: Option<FailOn>,
-    /// How many spans the text summary and the CSV's top_spans show.
+    /// How many spans the text summary and top_spans show.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
     /// Colour in the text summary.
@@ -58,11 +65,28 @@ pub enum FailOn {
     Heavy,
 }
 
+/// One of the strongest spans, for `top_spans`.
+#[derive(Debug, Serialize)]
+pub struct TopSpan {
+    /// The input's text.
+    pub text: String,
+    /// The most likely original.
+    pub original: String,
+    /// Confidence that it was spun, 0..1.
+    pub confidence: f32,
+}
+
 /// One row of the report: the document's report plus where it came from.
 #[derive(Debug, Serialize)]
 pub struct Row {
-    /// The input's name.
+    /// The input's name (`path:N` for a JSONL line).
     pub source: String,
+    /// The JSONL id field or WARC record id.
+    pub id: Option<String>,
+    /// The page's canonical URL.
+    pub url: Option<String>,
+    /// The page's title.
+    pub title: Option<String>,
     /// Word count.
     pub words: usize,
     /// Flagged spans.
@@ -73,6 +97,8 @@ pub struct Row {
     pub score: f32,
     /// clean, light or heavy.
     pub label: Option<Label>,
+    /// The most confident spans (at most `--top`).
+    pub top_spans: Vec<TopSpan>,
     /// The lexicon's content hash.
     pub lexicon: String,
     /// Why this input could not be scored.
@@ -80,80 +106,153 @@ pub struct Row {
 }
 
 impl Row {
-    fn new(source: String, report: Option<Report>, lexicon: &str, error: Option<String>) -> Row {
-        let r = report.unwrap_or(Report { words: 0, spans: vec![], spin_rate: 0.0, score: 0.0, label: Label::Clean });
+    fn new(doc: Document, report: Option<Report>, lexicon: &str, top: usize) -> Row {
+        let r = report.unwrap_or(Report {
+            words: 0,
+            spans: vec![],
+            spin_rate: 0.0,
+            score: 0.0,
+            label: Label::Clean,
+        });
+        let top_spans = top_spans(&r.spans, top)
+            .into_iter()
+            .map(|s| TopSpan { text: s.text.clone(), original: s.original.clone(), confidence: s.confidence })
+            .collect();
         Row {
-            source,
+            source: doc.source,
+            id: doc.id,
+            url: doc.url,
+            title: doc.title,
             words: r.words,
-            spans: r.spans,
             spin_rate: r.spin_rate,
             score: r.score,
-            label: if error.is_some() { None } else { Some(r.label) },
+            label: if doc.error.is_some() { None } else { Some(r.label) },
+            spans: r.spans,
+            top_spans,
             lexicon: lexicon.to_string(),
-            error,
+            error: doc.error,
         }
+    }
+}
+
+/// Counts of labels, for the summary.
+#[derive(Default)]
+struct Tally {
+    clean: u64,
+    light: u64,
+    heavy: u64,
+}
+
+impl Tally {
+    fn add(&mut self, label: Option<Label>) {
+        match label {
+            Some(Label::Clean) => self.clean += 1,
+            Some(Label::Light) => self.light += 1,
+            Some(Label::Heavy) => self.heavy += 1,
+            None => {}
+        }
+    }
+
+    fn summary(&self) -> String {
+        let n = (self.clean + self.light + self.heavy).max(1) as f64;
+        let pct = |k: u64| 100.0 * k as f64 / n;
+        format!(
+            "clean {:.1}%, light {:.1}%, heavy {:.1}%",
+            pct(self.clean),
+            pct(self.light),
+            pct(self.heavy)
+        )
+    }
+}
+
+/// Writes `--format json`: one object for one document, else an array,
+/// streamed so that memory does not grow with the corpus.
+#[derive(Default)]
+struct JsonArray {
+    first: Option<Vec<u8>>,
+    count: usize,
+}
+
+impl JsonArray {
+    fn push(&mut self, out: &mut impl Write, row: &Row) -> anyhow::Result<()> {
+        let json = serde_json::to_vec_pretty(row)?;
+        self.count += 1;
+        match self.count {
+            1 => self.first = Some(json),
+            2 => {
+                out.write_all(b"[\n")?;
+                out.write_all(&self.first.take().unwrap_or_default())?;
+                out.write_all(b",\n")?;
+                out.write_all(&json)?;
+            }
+            _ => {
+                out.write_all(b",\n")?;
+                out.write_all(&json)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, out: &mut impl Write) -> anyhow::Result<()> {
+        match self.first {
+            Some(json) => out.write_all(&json)?,
+            None if self.count == 0 => out.write_all(b"[]")?,
+            None => out.write_all(b"\n]")?,
+        }
+        writeln!(out)?;
+        Ok(())
     }
 }
 
 /// Runs `unspin score`.
 pub fn run(global: &Global, args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    let inputs = args.input.open()?;
+    let pool = args.input.pool()?;
     let scorer = common::scorer(global)?;
     let hash = scorer.decoder().lexicon().content_hash();
     let color = args.color.enabled();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut csv_writer = (args.format == ScoreFormat::Csv).then(|| csv::Writer::from_writer(std::io::stdout()));
-    if let Some(w) = csv_writer.as_mut() {
-        w.write_record(["source", "words", "spans", "spin_rate", "score", "label", "top_spans", "lexicon", "error"])?;
+    if args.format == ScoreFormat::Csv {
+        out.write_all(&csv_line(&[
+            "source", "id", "url", "title", "words", "spans", "spin_rate", "score", "label",
+            "top_spans", "lexicon", "error",
+        ])?)?;
     }
-    let mut rows = Vec::new();
-    let (mut failed, mut reached) = (false, false);
-    for doc in common::read_docs(&args.paths) {
-        let row = match doc {
-            Doc { source, text: Ok(text), warnings } => {
-                for w in warnings {
-                    eprintln!("unspin: {source}: {w}");
+    let mut progress = Progress::new(args.input.quiet);
+    let mut tally = Tally::default();
+    let mut json = JsonArray::default();
+    let mut reached = false;
+    let work = |doc: &Document| doc.is_ok().then(|| scorer.score(&doc.text, &doc.boilerplate));
+    common::for_each_window(inputs, &pool, work, |window| {
+        for (doc, report) in window {
+            progress.document(&doc);
+            let row = Row::new(doc, report, &hash, args.top);
+            tally.add(row.label);
+            reached |= match (args.fail_on, row.label) {
+                (Some(FailOn::Light), Some(Label::Light | Label::Heavy)) => true,
+                (Some(FailOn::Heavy), Some(Label::Heavy)) => true,
+                _ => false,
+            };
+            match args.format {
+                ScoreFormat::Text => write_text(&mut out, &row, color)?,
+                ScoreFormat::Jsonl => {
+                    serde_json::to_writer(&mut out, &row)?;
+                    writeln!(out)?;
                 }
-                let report = scorer.score(&text, &[]);
-                Row::new(source, Some(report), &hash, None)
-            }
-            Doc { source, text: Err(e), .. } => {
-                eprintln!("unspin: {e}");
-                failed = true;
-                Row::new(source, None, &hash, Some(e))
-            }
-        };
-        reached |= match (args.fail_on, row.label) {
-            (Some(FailOn::Light), Some(Label::Light | Label::Heavy)) => true,
-            (Some(FailOn::Heavy), Some(Label::Heavy)) => true,
-            _ => false,
-        };
-        match args.format {
-            ScoreFormat::Text => write_text(&mut out, &row, args.top, color)?,
-            ScoreFormat::Jsonl => {
-                serde_json::to_writer(&mut out, &row)?;
-                writeln!(out)?;
-            }
-            ScoreFormat::Json => rows.push(row),
-            ScoreFormat::Csv => {
-                let w = csv_writer.as_mut().expect("csv writer");
-                w.write_record(csv_record(&row, args.top))?;
-                w.flush()?;
+                ScoreFormat::Json => json.push(&mut out, &row)?,
+                ScoreFormat::Csv => out.write_all(&csv_line(&csv_record(&row))?)?,
             }
         }
-    }
-    if let Some(mut w) = csv_writer {
-        w.flush()?;
-    }
+        out.flush()?;
+        Ok(())
+    })?;
     if args.format == ScoreFormat::Json {
-        if rows.len() == 1 {
-            serde_json::to_writer_pretty(&mut out, &rows[0])?;
-        } else {
-            serde_json::to_writer_pretty(&mut out, &rows)?;
-        }
-        writeln!(out)?;
+        json.finish(&mut out)?;
     }
     out.flush()?;
+    let failed = progress.errors > 0;
+    progress.finish(&tally.summary());
     Ok(if failed {
         ExitCode::from(EXIT_ERROR)
     } else if reached {
@@ -163,17 +262,28 @@ pub fn run(global: &Global, args: ScoreArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn top_spans(row: &Row, n: usize) -> Vec<&unspin::detect::FlaggedSpan> {
-    let mut spans: Vec<_> = row.spans.iter().collect();
+/// One CSV record, terminated.
+fn csv_line<S: AsRef<[u8]>>(fields: &[S]) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(fields)?;
+    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?)
+}
+
+fn top_spans(spans: &[FlaggedSpan], n: usize) -> Vec<&FlaggedSpan> {
+    let mut spans: Vec<_> = spans.iter().collect();
     spans.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.start.cmp(&b.start)));
     spans.truncate(n);
     spans
 }
 
-fn csv_record(row: &Row, top: usize) -> Vec<String> {
-    let tops: Vec<String> = top_spans(row, top).iter().map(|s| format!("{} -> {}", s.text, s.original)).collect();
+fn csv_record(row: &Row) -> Vec<String> {
+    let tops: Vec<String> =
+        row.top_spans.iter().map(|s| format!("{} -> {}", s.text, s.original)).collect();
     vec![
         row.source.clone(),
+        row.id.clone().unwrap_or_default(),
+        row.url.clone().unwrap_or_default(),
+        row.title.clone().unwrap_or_default(),
         row.words.to_string(),
         row.spans.len().to_string(),
         format!("{:.4}", row.spin_rate),
@@ -185,7 +295,7 @@ fn csv_record(row: &Row, top: usize) -> Vec<String> {
     ]
 }
 
-fn write_text(out: &mut impl Write, row: &Row, top: usize, color: bool) -> std::io::Result<()> {
+fn write_text(out: &mut impl Write, row: &Row, color: bool) -> std::io::Result<()> {
     let paint = |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
     if let Some(e) = &row.error {
         return writeln!(out, "{}: {}", row.source, paint("31", &format!("error: {e}")));
@@ -207,7 +317,7 @@ fn write_text(out: &mut impl Write, row: &Row, top: usize, color: bool) -> std::
         row.words,
         row.spans.len()
     )?;
-    for s in top_spans(row, top) {
+    for s in top_spans(&row.spans, row.top_spans.len()) {
         writeln!(
             out,
             "  {} -> {}  ({:.0}%, bytes {}..{})",

@@ -393,3 +393,53 @@ pub fn markdown(s: &Summary, params: &Params, cal: &Calibration) -> String {
     ));
     out
 }
+
+/// Where the true originals of a spun split's swaps rank among the
+/// lexicon's candidates for the spun phrase: counts for rank 1, 2–4, 5–16,
+/// 17–64 and absent. Tells how much of a restoration failure the lexicon
+/// explains and how much the decoder does.
+pub fn candidate_ranks(lexicon: &crate::Lexicon, docs: &[&SpunDoc]) -> [usize; 5] {
+    let mut counts = [0usize; 5];
+    for d in docs {
+        for s in &d.swaps {
+            let cands = lexicon.lookup(&d.text[s.start..s.end]);
+            let want = crate::tokenize::normalize_phrase(&s.original);
+            let rank = cands.iter().position(|c| crate::tokenize::normalize_phrase(c.original) == want);
+            let bucket = match rank {
+                Some(0) => 0,
+                Some(1..=3) => 1,
+                Some(4..=15) => 2,
+                Some(_) => 3,
+                None => 4,
+            };
+            counts[bucket] += 1;
+        }
+    }
+    counts
+}
+
+/// The same ranks for tortured phrases, word by word: for each phrase with
+/// as many words as its expected reading, the share of words whose expected
+/// word is among the spun word's candidates (rank buckets as above).
+pub fn tortured_word_ranks(lexicon: &crate::Lexicon, cases: &[TorturedCase]) -> [usize; 5] {
+    let mut counts = [0usize; 5];
+    for c in cases {
+        let spun: Vec<&str> = c.sentence[c.span.0..c.span.1].split(' ').collect();
+        let Some(exp) = c.expected.iter().find(|e| e.split(' ').count() == spun.len()) else { continue };
+        for (s, o) in spun.iter().zip(exp.split(' ')) {
+            if *s == o {
+                continue;
+            }
+            let cands = lexicon.lookup(s);
+            let rank = cands.iter().position(|c| c.original == o);
+            counts[match rank {
+                Some(0) => 0,
+                Some(1..=3) => 1,
+                Some(4..=15) => 2,
+                Some(_) => 3,
+                None => 4,
+            }] += 1;
+        }
+    }
+    counts
+}

@@ -75,6 +75,10 @@ pub fn import_file(path: &Path, format: Option<Format>) -> Result<Imported> {
 /// Reads lexicon text named `input` in `format`.
 pub fn import(input: &str, text: &str, format: Format) -> Result<Imported> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // An empty file holds no pairs in any format (an export may be empty).
+    if text.trim().is_empty() {
+        return Ok(Imported::default());
+    }
     match format {
         Format::Tsv => Ok(import_tsv(input, text)),
         Format::PpsCsv => import_pps_csv(input, text),

@@ -106,6 +106,9 @@ pub struct Candidate<'a> {
     pub weight: f32,
     /// Where the pair came from.
     pub sources: Sources,
+    /// Which layer holds the original, and its number there (for caches
+    /// keyed by original, such as the decoder's language-model ids).
+    pub origin: (u16, u32),
 }
 
 /// Statistics of one lexicon layer.
@@ -128,6 +131,7 @@ pub struct LayerStats {
 #[derive(Clone)]
 pub struct Lexicon {
     layers: Arc<Vec<LexiconFile>>,
+    hash: Arc<OnceLock<String>>,
 }
 
 impl std::fmt::Debug for Lexicon {
@@ -144,7 +148,7 @@ impl Lexicon {
             .get_or_init(|| {
                 let file = LexiconFile::open("embedded", Bytes::Static(EMBEDDED_BYTES))
                     .expect("the embedded lexicon is valid (checked by tests)");
-                Lexicon { layers: Arc::new(vec![file]) }
+                Lexicon { layers: Arc::new(vec![file]), hash: Default::default() }
             })
             .clone()
     }
@@ -152,7 +156,7 @@ impl Lexicon {
     /// A lexicon compiled in memory (from [`LexiconBuilder::finish`]).
     pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Result<Lexicon> {
         let file = LexiconFile::open(name, Bytes::Owned(Arc::new(bytes)))?;
-        Ok(Lexicon { layers: Arc::new(vec![file]) })
+        Ok(Lexicon { layers: Arc::new(vec![file]), hash: Default::default() })
     }
 
     /// Reads a compiled lexicon file.
@@ -165,7 +169,7 @@ impl Lexicon {
     /// weights tie.
     pub fn stack(lexicons: impl IntoIterator<Item = Lexicon>) -> Lexicon {
         let layers = lexicons.into_iter().flat_map(|lex| lex.layers.iter().cloned().collect::<Vec<_>>());
-        Lexicon { layers: Arc::new(layers.collect()) }
+        Lexicon { layers: Arc::new(layers.collect()), hash: Default::default() }
     }
 
     /// The names of the layers, in search order.
@@ -185,9 +189,9 @@ impl Lexicon {
     pub fn get(&self, key: &str) -> Vec<Candidate<'_>> {
         let mut out: Vec<Candidate<'_>> = Vec::new();
         let mut layers = 0;
-        for layer in self.layers.iter() {
+        for (ix, layer) in self.layers.iter().enumerate() {
             if let Some(v) = layer.map.get(key) {
-                self.merge(layer, v, layers > 0, &mut out);
+                self.merge(ix as u16, v, layers > 0, &mut out);
                 layers += 1;
             }
         }
@@ -199,18 +203,42 @@ impl Lexicon {
     pub fn candidates(&self, m: &Match) -> Vec<Candidate<'_>> {
         let mut out = Vec::new();
         for (k, &(layer, value)) in m.hits().iter().enumerate() {
-            self.merge(&self.layers[layer as usize], value, k > 0, &mut out);
+            self.merge(layer, value, k > 0, &mut out);
         }
         out
     }
 
-    fn merge<'a>(&'a self, layer: &'a LexiconFile, value: u64, dedup: bool, out: &mut Vec<Candidate<'a>>) {
+    /// The first `limit` candidates behind a match (all of them when the
+    /// match has several layers, which must be merged first). The decoder's
+    /// hot path: it reads only as many records as it scores.
+    pub fn candidates_limited(&self, m: &Match, limit: usize) -> Vec<Candidate<'_>> {
+        if let [(layer_ix, value)] = m.hits() {
+            let layer = &self.layers[*layer_ix as usize];
+            return layer
+                .records(*value)
+                .take(limit)
+                .map(|r| Candidate {
+                    original: layer.string(r.original),
+                    weight: r.weight,
+                    sources: r.sources,
+                    origin: (*layer_ix, r.original),
+                })
+                .collect();
+        }
+        let mut all = self.candidates(m);
+        all.truncate(limit);
+        all
+    }
+
+    fn merge<'a>(&'a self, layer_ix: u16, value: u64, dedup: bool, out: &mut Vec<Candidate<'a>>) {
+        let layer = &self.layers[layer_ix as usize];
         if !dedup {
             // One layer never repeats an original under a key.
             out.extend(layer.records(value).map(|r| Candidate {
                 original: layer.string(r.original),
                 weight: r.weight,
                 sources: r.sources,
+                origin: (layer_ix, r.original),
             }));
             return;
         }
@@ -220,7 +248,7 @@ impl Lexicon {
                 c.weight = c.weight.max(r.weight);
                 c.sources = c.sources.union(r.sources);
             } else {
-                out.push(Candidate { original, weight: r.weight, sources: r.sources });
+                out.push(Candidate { original, weight: r.weight, sources: r.sources, origin: (layer_ix, r.original) });
             }
         }
     }
@@ -241,23 +269,33 @@ impl Lexicon {
     /// A short content hash of all layers, for provenance in reports: the
     /// first 16 hex digits of SHA-256 over the layers' hashes.
     pub fn content_hash(&self) -> String {
-        let mut h = Sha256::new();
-        for l in self.layers.iter() {
-            h.update(Sha256::digest(l.bytes()));
-        }
-        hex(&h.finalize())[..16].to_string()
+        self.hash
+            .get_or_init(|| {
+                let mut h = Sha256::new();
+                for l in self.layers.iter() {
+                    h.update(Sha256::digest(l.bytes()));
+                }
+                hex(&h.finalize())[..16].to_string()
+            })
+            .clone()
     }
 
     /// Calls `f(spun, candidate)` for every pair of every layer, keys in
     /// order. Used to invert the lexicon (the evaluation's spinner).
     pub fn for_each_pair(&self, mut f: impl FnMut(&str, Candidate<'_>)) {
         use fst::Streamer;
-        for layer in self.layers.iter() {
+        for (ix, layer) in self.layers.iter().enumerate() {
             let mut stream = layer.map.stream();
             while let Some((key, value)) = stream.next() {
                 let Ok(key) = std::str::from_utf8(key) else { continue };
                 for r in layer.records(value) {
-                    f(key, Candidate { original: layer.string(r.original), weight: r.weight, sources: r.sources });
+                    let c = Candidate {
+                        original: layer.string(r.original),
+                        weight: r.weight,
+                        sources: r.sources,
+                        origin: (ix as u16, r.original),
+                    };
+                    f(key, c);
                 }
             }
         }
@@ -305,6 +343,13 @@ mod tests {
         assert_eq!(c[0].original, "jets");
         assert!(c[0].sources.contains(Sources::USER) && c[0].sources.contains(Sources::HAND));
         assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn embedded_lexicon_is_valid() {
+        // Opening a copy runs the full validation the embedded file skips.
+        let copy = Lexicon::from_bytes("copy", EMBEDDED_BYTES.to_vec()).expect("valid");
+        assert!(copy.stats()[0].meta.pairs >= 500_000);
     }
 
     #[test]

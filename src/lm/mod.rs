@@ -266,6 +266,11 @@ impl LanguageModel {
     /// file is an error, never a panic.
     pub fn open(path: &Path) -> Result<LanguageModel> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+        if !meta.is_file() {
+            let message = "not a file (a language model is one file)".to_string();
+            return Err(Error::Model { input: path.display().to_string(), message });
+        }
         // SAFETY: the map is read-only; like every mmap-based reader we
         // assume the file is not truncated or rewritten while it is open.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
@@ -282,10 +287,15 @@ impl LanguageModel {
         let header = Header::parse(name, data.bytes())?;
         let slice =
             |s: Section| Slice { data: data.clone(), range: header.sections[s as usize].clone() };
+        // fst's own Display only says "FST error"; the detail is inside.
+        let fst_error = |what: &str, e: fst::Error| match e {
+            fst::Error::Fst(e) => bad(format!("the {what} FST: {e}")),
+            e => bad(format!("the {what} FST: {e}")),
+        };
         let open_fst = |s: Section, what: &str| {
-            let fst = Fst::new(slice(s)).map_err(|e| bad(format!("the {what} FST: {e}")))?;
+            let fst = Fst::new(slice(s)).map_err(|e| fst_error(what, e))?;
             if verify {
-                fst.verify().map_err(|e| bad(format!("the {what} FST: {e}")))?;
+                fst.verify().map_err(|e| fst_error(what, e))?;
             }
             Ok::<_, Error>(fst)
         };
