@@ -316,9 +316,7 @@ impl Decoder {
                     if cands.is_empty() {
                         continue;
                     }
-                    for t in m.first..m.last {
-                        spinnable[t] = true;
-                    }
+                    spinnable[m.first..m.last].fill(true);
                     arcs.push((k, cands));
                 }
             }

@@ -68,8 +68,7 @@ pub fn tokenize_into(input: &str, out: &mut Vec<Token>) {
         let mut tok = Token { start, end: start + seg.len(), kind };
         if kind != TokenKind::Punct {
             // Join "Moscow" "-" "supported" and "U.S" "." while the pieces touch.
-            loop {
-                let Some(&(next_start, next)) = segments.peek() else { break };
+            while let Some(&(next_start, next)) = segments.peek() {
                 if next_start != tok.end {
                     break;
                 }

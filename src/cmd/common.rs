@@ -49,7 +49,9 @@ impl Color {
         match self {
             Color::Always => true,
             Color::Never => false,
-            Color::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+            Color::Auto => {
+                std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+            }
         }
     }
 }
@@ -183,7 +185,8 @@ fn parse_size(s: &str) -> Result<u64, String> {
         Some((i, 'g' | 'G')) => (&t[..i], 30),
         _ => (t, 0),
     };
-    let n: u64 = digits.trim().parse().map_err(|_| format!("not a size: {s:?} (e.g. 512K, 16M)"))?;
+    let n: u64 =
+        digits.trim().parse().map_err(|_| format!("not a size: {s:?} (e.g. 512K, 16M)"))?;
     n.checked_mul(1 << shift).ok_or_else(|| format!("size too large: {s}"))
 }
 
@@ -213,6 +216,9 @@ where
         .name("unspin-reader".into())
         .spawn(move || {
             for doc in inputs {
+                if is_empty_stdin(&doc) {
+                    continue;
+                }
                 if tx.send(doc).is_err() {
                     break;
                 }
@@ -231,6 +237,13 @@ where
         emit(batch.into_iter().zip(results).collect())?;
     }
     Ok(())
+}
+
+/// Whether `doc` stands for JSONL on stdin that held no records. That is
+/// not a failure when streaming: Spark's `RDD.pipe` runs the command on
+/// empty partitions too, and expects no lines back and a zero exit.
+fn is_empty_stdin(doc: &Document) -> bool {
+    doc.source == "-" && doc.record.is_none() && doc.error.as_deref() == Some("-: no JSON records")
 }
 
 /// Progress on stderr (only on a terminal), messages, and the summary.
@@ -256,7 +269,7 @@ impl Progress {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} {human_pos} documents  {msg}  {per_sec}  [{elapsed_precise}]",
+                    "{spinner} {human_pos} documents  {msg}  [{elapsed_precise}]",
                 )
                 .expect("valid template"),
             );
@@ -281,7 +294,10 @@ impl Progress {
         }
         if let Some(bar) = &self.bar {
             bar.set_position(self.docs);
-            bar.set_message(format!("{:.1} MB", self.bytes as f64 / 1e6));
+            let mb = self.bytes as f64 / 1e6;
+            let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+            let rate = self.docs as f64 / secs;
+            bar.set_message(format!("{mb:.1} MB  {rate:.0} documents/s  {:.2} MB/s", mb / secs));
         }
     }
 
@@ -314,7 +330,7 @@ impl Progress {
             if self.skipped > 0 { format!(", {} skipped", self.skipped) } else { String::new() };
         let details = if details.is_empty() { String::new() } else { format!("; {details}") };
         eprintln!(
-            "unspin: {} documents, {} errors{skipped}{details}; {mb:.1} MB in {secs:.1} s ({:.2} MB/s)",
+            "unspin: {} documents, {} failed{skipped}{details}; {mb:.1} MB in {secs:.1} s ({:.2} MB/s)",
             self.docs,
             self.errors,
             mb / secs
@@ -325,7 +341,7 @@ impl Progress {
 /// The path of a document's input file, without the `:N` line suffix of a
 /// JSONL record.
 pub fn input_path(doc: &Document, jsonl: bool) -> &str {
-    if jsonl && doc.record.is_some() || jsonl && doc.source.rsplit_once(':').is_some_and(is_line) {
+    if jsonl && (doc.record.is_some() || doc.source.rsplit_once(':').is_some_and(is_line)) {
         return doc.source.rsplit_once(':').map_or(&doc.source, |(path, _)| path);
     }
     &doc.source

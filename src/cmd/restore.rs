@@ -158,6 +158,7 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let mut tree = Tree::default();
     let mut progress = Progress::new(args.input.quiet);
     let mut edits = 0usize;
+    let mut line_open = false;
     common::for_each_window(inputs, &pool, work, |window| {
         for (doc, outcome) in window {
             let (bytes, target) = match outcome {
@@ -184,7 +185,16 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
             };
             match target {
                 Some(path) => tree.write(&path, &bytes)?,
-                None => out.write_all(&bytes)?,
+                None if bytes.is_empty() => {}
+                None => {
+                    // Documents written one after another each start on a
+                    // line of their own; a single document is left exact.
+                    if line_open {
+                        out.write_all(b"\n")?;
+                    }
+                    out.write_all(&bytes)?;
+                    line_open = !bytes.ends_with(b"\n");
+                }
             }
         }
         out.flush()?;
@@ -252,7 +262,7 @@ impl Render {
             })?,
             RestoreFormat::Diff => diff(&doc.text, restored, self.color).into_bytes(),
             RestoreFormat::Html => match &doc.html {
-                Some(page) => mark_html(page, &restored.edits).into_bytes(),
+                Some(page) => mark_html(page, &doc.text, &restored.edits).into_bytes(),
                 None => mark_text(&doc.text, &restored.edits).into_bytes(),
             },
         })
@@ -383,32 +393,46 @@ fn mark_text(text: &str, edits: &[Edit]) -> String {
 
 /// The page with each edit marked in its text nodes.
 ///
-/// The edits' offsets point into the extracted text, not the page, so each
-/// edit's old text is looked for in the page's body text (outside tags,
+/// The edits' offsets point into the extracted `text`, not the page, so
+/// each edit's old text is looked for in the page's body text (outside tags,
 /// comments, scripts and styles), as whole words with any run of whitespace
-/// between them, after the previous edit's place. An edit that is not found
-/// (its words split by a tag, or written with an entity) is left out.
-/// Markup is copied unchanged.
-pub fn mark_html(page: &str, edits: &[Edit]) -> String {
+/// between them, after the previous edit's place. The search starts where
+/// the article's first words are found, so that menus before the article
+/// are not marked. An edit that is not found (its words split by a tag, or
+/// written with an entity) is left out. Markup is copied unchanged.
+pub fn mark_html(page: &str, text: &str, edits: &[Edit]) -> String {
     let segments = text_segments(page);
+    // The first match of `words` at or after (segment, byte).
+    let find = |seg: usize, from: usize, words: &[String]| {
+        (seg..segments.len()).find_map(|i| {
+            let s = &segments[i];
+            let start = if i == seg { from.max(s.start) } else { s.start };
+            find_words(&page[..s.end], start, words).map(|found| (i, found))
+        })
+    };
+    let start = segments.first().map_or(0, |s| s.start);
+    let first_line: Vec<String> = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .split_whitespace()
+        .map(escape)
+        .collect();
+    let anchor = [6, 3]
+        .iter()
+        .map(|&n| &first_line[..first_line.len().min(n)])
+        .filter(|words| !words.is_empty())
+        .find_map(|words| find(0, start, words));
+    let (mut seg, mut from) = anchor.map_or((0, start), |(i, found)| (i, found.start));
     let mut marks: Vec<(Range<usize>, String)> = Vec::new();
-    let (mut seg, mut from) = (0, segments.first().map_or(0, |s| s.start));
     for edit in edits {
         let words: Vec<String> = edit.old.split_whitespace().map(escape).collect();
         if words.is_empty() {
             continue;
         }
-        let mut i = seg;
-        while i < segments.len() {
-            let s = &segments[i];
-            let start = if i == seg { from.max(s.start) } else { s.start };
-            if let Some(found) = find_words(&page[..s.end], start, &words) {
-                marks.push((found.clone(), mark(edit)));
-                seg = i;
-                from = found.end;
-                break;
-            }
-            i += 1;
+        if let Some((i, found)) = find(seg, from, &words) {
+            (seg, from) = (i, found.end);
+            marks.push((found, mark(edit)));
         }
     }
     let mut out = String::with_capacity(page.len() + marks.len() * 40);
@@ -482,8 +506,10 @@ fn text_segments(page: &str) -> Vec<Range<usize>> {
             .take_while(|c| c.is_ascii_alphanumeric())
             .collect();
         i = (j + 1).min(page.len());
-        if matches!(name.as_str(), "script" | "style" | "noscript" | "textarea" | "title" | "template")
-        {
+        if matches!(
+            name.as_str(),
+            "script" | "style" | "noscript" | "textarea" | "title" | "template"
+        ) {
             let close = format!("</{name}");
             i = lower[i..].find(&close).map_or(page.len(), |n| i + n);
         }
@@ -504,7 +530,8 @@ mod tests {
         let page = "<html><head><title>streams</title></head><body>\
                     <a href=\"streams\">streams</a><p>U.S. streams &amp; the\n common war</p>\
                     <script>var war = 1;</script></body></html>";
-        let out = mark_html(page, &[edit("streams", "forces"), edit("common war", "civil war")]);
+        let edits = [edit("streams", "forces"), edit("common war", "civil war")];
+        let out = mark_html(page, "streams\n\nU.S. streams & the common war", &edits);
         assert!(out.contains("<title>streams</title>"), "{out}");
         assert!(out.contains("href=\"streams\""), "{out}");
         assert!(out.contains("<a href=\"streams\"><mark title=\"spun: streams\">forces</mark></a>"));
@@ -513,8 +540,17 @@ mod tests {
     }
 
     #[test]
+    fn starts_at_the_article() {
+        let page = "<body><nav>Home News</nav><article><h1>News today</h1>\
+                    <p>News of the day</p></article></body>";
+        let out = mark_html(page, "News today\n\nNews of the day", &[edit("News", "Word")]);
+        assert!(out.contains("<nav>Home News</nav>"), "{out}");
+        assert!(out.contains("<h1><mark title=\"spun: News\">Word</mark> today</h1>"), "{out}");
+    }
+
+    #[test]
     fn whole_words_and_escaping() {
-        let out = mark_html("<body><p>toward war</p></body>", &[edit("war", "a<b")]);
+        let out = mark_html("<body><p>toward war</p></body>", "toward war", &[edit("war", "a<b")]);
         assert_eq!(out, "<body><p>toward <mark title=\"spun: war\">a&lt;b</mark></p></body>");
     }
 }

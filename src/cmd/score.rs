@@ -8,9 +8,9 @@ use serde::Serialize;
 use unspin::detect::{FlaggedSpan, Label, Report};
 use unspin::input::Document;
 
-use crate::cmd::common::{InputArgs, Progress};
 use super::{Global, EXIT_ERROR, EXIT_NEGATIVE};
 use crate::cmd::common::{self, Color};
+use crate::cmd::common::{InputArgs, Progress};
 
 /// Arguments of `unspin score`.
 #[derive(Debug, Args)]
@@ -116,7 +116,11 @@ impl Row {
         });
         let top_spans = top_spans(&r.spans, top)
             .into_iter()
-            .map(|s| TopSpan { text: s.text.clone(), original: s.original.clone(), confidence: s.confidence })
+            .map(|s| TopSpan {
+                text: s.text.clone(),
+                original: s.original.clone(),
+                confidence: s.confidence,
+            })
             .collect();
         Row {
             source: doc.source,
@@ -215,8 +219,18 @@ pub fn run(global: &Global, args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.format == ScoreFormat::Csv {
         out.write_all(&csv_line(&[
-            "source", "id", "url", "title", "words", "spans", "spin_rate", "score", "label",
-            "top_spans", "lexicon", "error",
+            "source",
+            "id",
+            "url",
+            "title",
+            "words",
+            "spans",
+            "spin_rate",
+            "score",
+            "label",
+            "top_spans",
+            "lexicon",
+            "error",
         ])?)?;
     }
     let mut progress = Progress::new(args.input.quiet);
@@ -229,11 +243,11 @@ pub fn run(global: &Global, args: ScoreArgs) -> anyhow::Result<ExitCode> {
             progress.document(&doc);
             let row = Row::new(doc, report, &hash, args.top);
             tally.add(row.label);
-            reached |= match (args.fail_on, row.label) {
-                (Some(FailOn::Light), Some(Label::Light | Label::Heavy)) => true,
-                (Some(FailOn::Heavy), Some(Label::Heavy)) => true,
-                _ => false,
-            };
+            reached |= matches!(
+                (args.fail_on, row.label),
+                (Some(FailOn::Light), Some(Label::Light | Label::Heavy))
+                    | (Some(FailOn::Heavy), Some(Label::Heavy))
+            );
             match args.format {
                 ScoreFormat::Text => write_text(&mut out, &row, color)?,
                 ScoreFormat::Jsonl => {
@@ -266,7 +280,7 @@ pub fn run(global: &Global, args: ScoreArgs) -> anyhow::Result<ExitCode> {
 fn csv_line<S: AsRef<[u8]>>(fields: &[S]) -> anyhow::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(fields)?;
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?)
+    w.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))
 }
 
 fn top_spans(spans: &[FlaggedSpan], n: usize) -> Vec<&FlaggedSpan> {
@@ -296,7 +310,8 @@ fn csv_record(row: &Row) -> Vec<String> {
 }
 
 fn write_text(out: &mut impl Write, row: &Row, color: bool) -> std::io::Result<()> {
-    let paint = |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
+    let paint =
+        |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
     if let Some(e) = &row.error {
         return writeln!(out, "{}: {}", row.source, paint("31", &format!("error: {e}")));
     }

@@ -109,7 +109,7 @@ impl Scanner {
                     }
                 }
             }
-            all[first_new..].sort_by(|a, b| b.last.cmp(&a.last));
+            all[first_new..].sort_by_key(|m| std::cmp::Reverse(m.last));
         }
         match mode {
             ScanMode::All => all,
@@ -132,8 +132,8 @@ impl Scanner {
     fn walk<D: AsRef<[u8]>>(&self, fst: &fst::raw::Fst<D>, tokens: &[Token], i: usize, found: &mut Vec<(usize, u64)>) {
         let mut node = fst.root();
         let mut out = Output::zero();
-        for j in i..tokens.len().min(i + MAX_PHRASE_TOKENS) {
-            if tokens[j].kind == TokenKind::Punct {
+        for (j, tok) in tokens.iter().enumerate().take(i + MAX_PHRASE_TOKENS).skip(i) {
+            if tok.kind == TokenKind::Punct {
                 break;
             }
             if j > i {

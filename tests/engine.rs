@@ -1,0 +1,181 @@
+//! Detector and restorer: invariants (property tests), CLI formats, and
+//! snapshots of the human-readable views on a paragraph we wrote
+//! (`examples/spun-news.txt`).
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use proptest::prelude::*;
+use unspin::decode::{Decoder, Model};
+use unspin::detect::{Label, Scorer};
+use unspin::restore::Restorer;
+use unspin::{LanguageModel, Lexicon};
+
+fn decoder() -> Decoder {
+    Decoder::new(Lexicon::embedded(), Model::Static(LanguageModel::embedded()))
+}
+
+fn unspin() -> Command {
+    Command::cargo_bin("unspin").unwrap()
+}
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)).unwrap()
+}
+
+/// Compares `actual` with the snapshot file; `UPDATE_SNAPSHOTS=1` rewrites it.
+fn snapshot(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/snapshots").join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(actual, expected, "snapshot {name} differs (UPDATE_SNAPSHOTS=1 to accept)");
+}
+
+fn words(s: &str) -> usize {
+    unspin::tokenize(s).iter().filter(|t| t.is_word()).count()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    #[test]
+    fn empty_or_whitespace_is_clean(ws in "[ \t\r\n\u{a0}\u{2003}]{0,40}") {
+        let scorer = Scorer::new(decoder());
+        let r = scorer.score(&ws, &[]);
+        prop_assert_eq!(r.words, 0);
+        prop_assert!(r.spans.is_empty());
+        prop_assert_eq!(r.label, Label::Clean);
+        prop_assert_eq!(r.spin_rate, 0.0);
+    }
+
+    #[test]
+    fn edits_slice_the_input_and_output_is_kept_elsewhere(
+        text in proptest::collection::vec(
+            prop_oneof![
+                Just("the"), Just("streams"), Just("expand"), Just("weight"), Just("on"), Just("gatherings"),
+                Just("U.S."), Just("officials"), Just("said"), Just(","), Just("."), Just("“quoted”"),
+                Just("Café"), Just("nearby"), Just("time"), Just("\n\n"), Just("endeavors"), Just("war"),
+            ],
+            0..40,
+        ).prop_map(|w| w.join(" "))
+    ) {
+        let restorer = Restorer::new(decoder());
+        let r = restorer.restore(&text, &[]);
+        let mut rebuilt = String::new();
+        let mut at = 0;
+        for e in &r.edits {
+            prop_assert!(e.start >= at && e.end <= text.len() && e.start < e.end);
+            prop_assert_eq!(&text[e.start..e.end], e.old.as_str());
+            rebuilt.push_str(&text[at..e.start]);
+            rebuilt.push_str(&e.new);
+            at = e.end;
+        }
+        rebuilt.push_str(&text[at..]);
+        prop_assert_eq!(rebuilt, r.text);
+    }
+}
+
+#[test]
+fn restoring_clean_text_changes_at_most_one_percent() {
+    let restorer = Restorer::new(decoder());
+    let clean = example("clean-news.txt");
+    let r = restorer.restore(&clean, &[]);
+    let changed: usize = r.edits.iter().map(|e| words(&e.old)).sum();
+    assert!(changed * 100 <= words(&clean), "{} of {} words changed: {:?}", changed, words(&clean), r.edits);
+}
+
+#[test]
+fn restore_is_idempotent_on_its_own_output() {
+    let restorer = Restorer::new(decoder());
+    let once = restorer.restore(&example("spun-news.txt"), &[]).text;
+    let twice = restorer.restore(&once, &[]);
+    assert_eq!(twice.text, once, "second pass edited: {:?}", twice.edits);
+}
+
+#[test]
+fn spun_paragraph_is_detected_and_partly_restored() {
+    let scorer = Scorer::new(decoder());
+    let spun = example("spun-news.txt");
+    let clean = example("clean-news.txt");
+    let rs = scorer.score(&spun, &[]);
+    let rc = scorer.score(&clean, &[]);
+    assert_ne!(rs.label, Label::Clean, "{rs:?}");
+    assert_eq!(rc.label, Label::Clean, "{rc:?}");
+    assert!(rs.score > 0.5 && rc.score < 0.5);
+    let restored = Restorer::new(decoder()).restore(&spun, &[]).text;
+    for phrase in ["cessation of hostilities", "intelligence sharing", "peace process", "civil war"] {
+        assert!(restored.contains(phrase), "{phrase:?} not restored in {restored}");
+    }
+}
+
+#[test]
+fn score_text_summary_snapshot() {
+    let out = unspin().args(["score", "examples/spun-news.txt", "--color", "never"]).output().unwrap();
+    assert!(out.status.success());
+    snapshot("score-spun-news.txt", &String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
+fn restore_diff_snapshot() {
+    let out = unspin().args(["restore", "examples/spun-news.txt", "--format", "diff", "--color", "never"]).output().unwrap();
+    assert!(out.status.success());
+    snapshot("restore-spun-news.diff", &String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
+fn score_formats() {
+    let json = unspin().args(["score", "examples/spun-news.txt", "--format", "json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    for field in ["words", "spans", "spin_rate", "score", "label", "lexicon"] {
+        assert!(v.get(field).is_some(), "json lacks {field}: {v}");
+    }
+    let span = &v["spans"][0];
+    for field in ["start", "end", "text", "original", "confidence"] {
+        assert!(span.get(field).is_some(), "span lacks {field}");
+    }
+
+    let jsonl = unspin().args(["score", "examples/spun-news.txt", "examples/clean-news.txt", "--format", "jsonl"]).output().unwrap();
+    let lines: Vec<_> = std::str::from_utf8(&jsonl.stdout).unwrap().lines().collect();
+    assert_eq!(lines.len(), 2);
+    let labels: Vec<String> =
+        lines.iter().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["label"].as_str().unwrap().to_string()).collect();
+    assert_ne!(labels[0], "clean");
+    assert_eq!(labels[1], "clean");
+
+    let csv = unspin().args(["score", "examples/spun-news.txt", "--format", "csv"]).output().unwrap();
+    let text = String::from_utf8(csv.stdout).unwrap();
+    let header = text.lines().next().unwrap();
+    for col in ["source", "words", "spans", "spin_rate", "score", "label", "top_spans", "lexicon", "error"] {
+        assert!(header.split(',').any(|c| c == col), "csv lacks {col}: {header}");
+    }
+    assert_eq!(text.lines().count(), 2);
+}
+
+#[test]
+fn fail_on_and_exit_codes() {
+    unspin().args(["score", "examples/spun-news.txt", "--fail-on", "light"]).assert().code(1);
+    unspin().args(["score", "examples/clean-news.txt", "--fail-on", "light"]).assert().code(0);
+    unspin().args(["score", "no/such/file.txt"]).assert().code(2);
+    unspin().args(["score", "-"]).write_stdin("").assert().code(0);
+}
+
+#[test]
+fn restore_formats() {
+    let out = unspin().args(["restore", "-", "--format", "json"]).write_stdin(example("spun-news.txt")).output().unwrap();
+    let v: serde_json::Value = serde_json::from_str(std::str::from_utf8(&out.stdout).unwrap().lines().next().unwrap()).unwrap();
+    let input = example("spun-news.txt");
+    let edits = v["edits"].as_array().unwrap();
+    assert!(!edits.is_empty());
+    for e in edits {
+        let (a, b) = (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
+        assert_eq!(&input[a..b], e["old"].as_str().unwrap());
+    }
+    let text = unspin().args(["restore", "examples/spun-news.txt"]).output().unwrap();
+    assert_eq!(String::from_utf8(text.stdout).unwrap(), v["text"].as_str().unwrap());
+    // --min-confidence 1 makes no edit: the output is the input.
+    let none = unspin().args(["restore", "examples/spun-news.txt", "--min-confidence", "1"]).output().unwrap();
+    assert_eq!(String::from_utf8(none.stdout).unwrap(), input);
+}
