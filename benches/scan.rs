@@ -76,8 +76,10 @@ fn scan(c: &mut Criterion) {
             tokens.len()
         })
     });
-    for (name, mode) in [("tokenize+scan/all", ScanMode::All), ("tokenize+scan/leftmost-longest", ScanMode::LeftmostLongest)]
-    {
+    for (name, mode) in [
+        ("tokenize+scan/all", ScanMode::All),
+        ("tokenize+scan/leftmost-longest", ScanMode::LeftmostLongest),
+    ] {
         g.bench_function(name, |b| {
             b.iter(|| {
                 tokens.clear();

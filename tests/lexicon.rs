@@ -40,7 +40,12 @@ fn texts(input: &str) -> Vec<&str> {
 fn lexicon(pairs: &[(&str, &str, f32)]) -> Lexicon {
     let mut b = LexiconBuilder::new("test");
     for &(spun, original, weight) in pairs {
-        b.add(&Entry { spun: spun.into(), original: original.into(), weight, sources: Sources::HAND });
+        b.add(&Entry {
+            spun: spun.into(),
+            original: original.into(),
+            weight,
+            sources: Sources::HAND,
+        });
     }
     Lexicon::from_bytes("test", b.finish().unwrap()).unwrap()
 }
@@ -60,7 +65,11 @@ fn rows(stdout: &[u8]) -> Vec<Row> {
             let cols: Vec<&str> = line.split('\t').collect();
             assert!(cols.len() == 2 || cols.len() == 3, "bad lookup line {line:?}");
             let weight = cols[1].parse().unwrap_or_else(|_| panic!("bad weight in {line:?}"));
-            Row { original: cols[0].to_string(), weight, sources: cols.get(2).map(|s| s.to_string()) }
+            Row {
+                original: cols[0].to_string(),
+                weight,
+                sources: cols.get(2).map(|s| s.to_string()),
+            }
         })
         .collect()
 }
@@ -84,14 +93,22 @@ fn originals(rows: &[Row]) -> Vec<&str> {
 /// comes back within half a step (3.3%), plus the 6 printed decimals.
 fn assert_weight(got: f32, want: f32) {
     let rel = (got - want).abs() / want;
-    assert!(rel <= 0.034 || (got - want).abs() <= 1e-6, "weight {got}, expected {want} (off by {:.1}%)", rel * 100.0);
+    assert!(
+        rel <= 0.034 || (got - want).abs() <= 1e-6,
+        "weight {got}, expected {want} (off by {:.1}%)",
+        rel * 100.0
+    );
 }
 
 /// `unspin lexicon build SRC... -o OUT [extra]` in a fresh directory.
-fn build(sources: &[PathBuf], extra: &[&str]) -> (tempfile::TempDir, PathBuf, assert_cmd::assert::Assert) {
+fn build(
+    sources: &[PathBuf],
+    extra: &[&str],
+) -> (tempfile::TempDir, PathBuf, assert_cmd::assert::Assert) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("user.lex");
-    let assert = unspin().args(["lexicon", "build"]).args(sources).arg("-o").arg(&out).args(extra).assert();
+    let assert =
+        unspin().args(["lexicon", "build"]).args(sources).arg("-o").arg(&out).args(extra).assert();
     (dir, out, assert)
 }
 
@@ -143,11 +160,19 @@ mod tokenizer {
         for t in &toks {
             // Spans lie on character boundaries, in order, without overlap.
             prop_assert!(t.start < t.end && t.end <= input.len(), "empty or out of range {:?}", t);
-            prop_assert!(input.is_char_boundary(t.start) && input.is_char_boundary(t.end), "{:?} splits a char", t);
+            prop_assert!(
+                input.is_char_boundary(t.start) && input.is_char_boundary(t.end),
+                "{:?} splits a char",
+                t
+            );
             prop_assert!(prev_end <= t.start, "{:?} overlaps or precedes the previous token", t);
             let text = t.text(input);
             prop_assert_eq!(text, &input[t.start..t.end]);
-            prop_assert!(!text.chars().all(char::is_whitespace), "whitespace-only token {:?}", text);
+            prop_assert!(
+                !text.chars().all(char::is_whitespace),
+                "whitespace-only token {:?}",
+                text
+            );
             // Nothing but whitespace is dropped between tokens.
             let gap = &input[prev_end..t.start];
             prop_assert!(gap.chars().all(is_space), "dropped {:?} before {:?}", gap, text);
@@ -161,7 +186,11 @@ mod tokenizer {
             }
             prev_end = t.end;
         }
-        prop_assert!(input[prev_end..].chars().all(is_space), "dropped the tail {:?}", &input[prev_end..]);
+        prop_assert!(
+            input[prev_end..].chars().all(is_space),
+            "dropped the tail {:?}",
+            &input[prev_end..]
+        );
 
         // Deterministic, and a reused buffer only gets the same tokens appended.
         prop_assert_eq!(&tokenize(input), &toks);
@@ -174,8 +203,10 @@ mod tokenizer {
         // Offsets are absolute: after a line break (a hard word boundary)
         // the same tokens come back, shifted by its length.
         let shifted = format!("\n{input}");
-        let again: Vec<Token> =
-            tokenize(&shifted).into_iter().map(|t| Token { start: t.start - 1, end: t.end - 1, ..t }).collect();
+        let again: Vec<Token> = tokenize(&shifted)
+            .into_iter()
+            .map(|t| Token { start: t.start - 1, end: t.end - 1, ..t })
+            .collect();
         prop_assert_eq!(again, toks);
         Ok(())
     }
@@ -261,33 +292,42 @@ mod tokenizer {
         let toks = tokenize(input);
         let got: Vec<_> = toks.iter().map(|t| (t.text(input), t.kind)).collect();
         use TokenKind::*;
-        assert_eq!(got, [
-            ("It", Word),
-            ("cost", Word),
-            ("1,000", Number),
-            ("dollars", Word),
-            (",", Punct),
-            ("or", Word),
-            ("3.5", Number),
-            ("percent", Word),
-            (";", Punct),
-            ("1,000", Number),
-            (".", Punct),
-        ]);
+        assert_eq!(
+            got,
+            [
+                ("It", Word),
+                ("cost", Word),
+                ("1,000", Number),
+                ("dollars", Word),
+                (",", Punct),
+                ("or", Word),
+                ("3.5", Number),
+                ("percent", Word),
+                (";", Punct),
+                ("1,000", Number),
+                (".", Punct),
+            ]
+        );
     }
 
     #[test]
     fn curly_quotes_match_straight_with_original_offsets() {
         let input = "“Flying machines couldn’t land,” she said.";
         let toks = tokenize(input);
-        assert_eq!(texts(input), ["“", "Flying", "machines", "couldn’t", "land", ",", "”", "she", "said", "."]);
+        assert_eq!(
+            texts(input),
+            ["“", "Flying", "machines", "couldn’t", "land", ",", "”", "she", "said", "."]
+        );
         // Offsets are into the original bytes: the curly quote is 3 bytes.
         assert_eq!((toks[0].start, toks[0].end), (0, 3));
         assert_eq!(toks[1].start, 3);
         assert_eq!(&input[toks[3].start..toks[3].end], "couldn’t");
         // ... while the matching form is straight and lower case.
         assert_eq!(normalize(toks[0].text(input)), "\"");
-        assert_eq!(normalize_phrase("“Flying Machines Couldn’t”"), "\" flying machines couldn't \"");
+        assert_eq!(
+            normalize_phrase("“Flying Machines Couldn’t”"),
+            "\" flying machines couldn't \""
+        );
         // So a straight key finds the curly text, and its span is the original.
         let lex = lexicon(&[("machines couldn't land", "aircraft could not land", 1.0)]);
         let m = Scanner::new().scan(&lex, input, &toks, ScanMode::All);
@@ -325,7 +365,10 @@ mod import_formats {
     #[test]
     fn tsv_comments_weights_and_broken_lines() {
         let got = import_file(&data("mixed.tsv"), None).unwrap();
-        assert_eq!(pairs(&got), [("belly gremlin", "stomach bug", 0.25), ("heavenly body watcher", "astronomer", 0.6)]);
+        assert_eq!(
+            pairs(&got),
+            [("belly gremlin", "stomach bug", 0.25), ("heavenly body watcher", "astronomer", 0.6)]
+        );
         assert_eq!(got.entries[1].sources, Sources::USER.union(Sources::HAND));
         assert_eq!(got.entries[0].sources, Sources::USER, "user pairs default to the user source");
         assert_eq!(skipped_lines(&got), [5, 6, 7]);
@@ -339,13 +382,16 @@ mod import_formats {
     #[test]
     fn pps_csv_quoting_queries_acronyms_and_alternatives() {
         let got = import_file(&data("pps.csv"), None).unwrap();
-        assert_eq!(pairs(&got), [
-            ("belly gremlin", "stomach bug", 1.0),
-            ("woolly arithmetic", "approximate computing", 1.0),
-            ("sly software", "malicious software", 1.0),
-            ("sly software", "harmful software", 0.8),
-            ("sea, air and land", "land, sea and air", 1.0),
-        ]);
+        assert_eq!(
+            pairs(&got),
+            [
+                ("belly gremlin", "stomach bug", 1.0),
+                ("woolly arithmetic", "approximate computing", 1.0),
+                ("sly software", "malicious software", 1.0),
+                ("sly software", "harmful software", 0.8),
+                ("sea, air and land", "land, sea and air", 1.0),
+            ]
+        );
         // The first record spans lines 2-3, so the queries are on lines 4-6
         // and the uncertain target on line 10.
         assert_eq!(skipped_lines(&got), [4, 5, 6, 10]);
@@ -359,7 +405,9 @@ mod import_formats {
 
     #[test]
     fn pps_csv_without_its_columns_is_an_error() {
-        let err = import("export.csv", "Phrase,Correction\nbelly gremlin,stomach bug\n", Format::PpsCsv).unwrap_err();
+        let err =
+            import("export.csv", "Phrase,Correction\nbelly gremlin,stomach bug\n", Format::PpsCsv)
+                .unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("export.csv:1:") && msg.contains("Expected Text"), "{msg}");
     }
@@ -367,16 +415,24 @@ mod import_formats {
     #[test]
     fn json_records_good_and_bad() {
         let got = import_file(&data("phrases.json"), None).unwrap();
-        assert_eq!(pairs(&got), [
-            ("Quick Sand Clock", "hourglass", 1.0),
-            ("heavenly body watcher", "astronomer", 1.0),
-            ("talkative container", "chatterbox", 1.0),
-            ("talkative container", "loudspeaker", 0.8),
-        ]);
+        assert_eq!(
+            pairs(&got),
+            [
+                ("Quick Sand Clock", "hourglass", 1.0),
+                ("heavenly body watcher", "astronomer", 1.0),
+                ("talkative container", "chatterbox", 1.0),
+                ("talkative container", "loudspeaker", 0.8),
+            ]
+        );
         assert_eq!(skipped_lines(&got), [2, 4]);
         assert!(got.skipped.iter().all(|s| s.malformed));
         // A bare array is read too; anything else is an error naming the input.
-        let bare = import("b.json", r#"[{"tortured":"belly gremlin","correct":"stomach bug"}]"#, Format::Json).unwrap();
+        let bare = import(
+            "b.json",
+            r#"[{"tortured":"belly gremlin","correct":"stomach bug"}]"#,
+            Format::Json,
+        )
+        .unwrap();
         assert_eq!(bare.entries.len(), 1);
         for bad in ["{\"phrases\": 3}", "\"text\"", "{\"phrases\": [", "\u{0}\u{1}garbage"] {
             let err = import("b.json", bad, Format::Json).unwrap_err().to_string();
@@ -388,7 +444,8 @@ mod import_formats {
     fn a_byte_order_mark_is_not_part_of_the_first_phrase() {
         let got = import("bom.tsv", "\u{feff}belly gremlin\tstomach bug\n", Format::Tsv).unwrap();
         assert_eq!(got.entries[0].spun, "belly gremlin");
-        let csv = "\u{feff}Fingerprint - Tortured Phrase,Expected Text\nbelly gremlin,stomach bug\n";
+        let csv =
+            "\u{feff}Fingerprint - Tortured Phrase,Expected Text\nbelly gremlin,stomach bug\n";
         assert_eq!(import("bom.csv", csv, Format::PpsCsv).unwrap().entries.len(), 1);
     }
 
@@ -396,7 +453,8 @@ mod import_formats {
     fn empty_tsv_gives_an_empty_lexicon() {
         let got = import("empty.tsv", "", Format::Tsv).unwrap();
         assert!(got.entries.is_empty() && got.skipped.is_empty());
-        let lex = Lexicon::from_bytes("empty", LexiconBuilder::new("empty").finish().unwrap()).unwrap();
+        let lex =
+            Lexicon::from_bytes("empty", LexiconBuilder::new("empty").finish().unwrap()).unwrap();
         assert!(lex.lookup("anything").is_empty());
         assert_eq!(lex.stats()[0].meta.pairs, 0);
     }
@@ -408,7 +466,9 @@ mod import_formats {
         std::fs::write(&path, garbage()).unwrap();
         let err = import_file(&path, None).unwrap_err().to_string();
         assert!(err.contains("garbage.tsv") && err.contains("not UTF-8"), "{err}");
-        for bytes in [garbage(), b"UNSPLEX1".iter().chain(&garbage()).copied().collect(), Vec::new()] {
+        for bytes in
+            [garbage(), b"UNSPLEX1".iter().chain(&garbage()).copied().collect(), Vec::new()]
+        {
             let err = Lexicon::from_bytes("junk.lex", bytes).unwrap_err().to_string();
             assert!(err.contains("junk.lex"), "{err}");
         }
@@ -457,7 +517,10 @@ mod import_formats {
 
 /// Deterministic bytes that are neither UTF-8 nor a lexicon.
 fn garbage() -> Vec<u8> {
-    (0u32..4096).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).chain([0xff, 0xfe, 0x80]).collect()
+    (0u32..4096)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .chain([0xff, 0xfe, 0x80])
+        .collect()
 }
 
 mod build_and_lookup {
@@ -471,7 +534,10 @@ mod build_and_lookup {
                 .and(predicate::str::contains("unspin: skipped").not()),
         );
         let got = lookup(&lexicon_only(&lex), "Wobbly   PUDDING", false);
-        assert_eq!(originals(&got), ["shaky consensus", "loose coalition", "soft landing", "Frozen Talks"]);
+        assert_eq!(
+            originals(&got),
+            ["shaky consensus", "loose coalition", "soft landing", "Frozen Talks"]
+        );
         for (row, want) in got.iter().zip([0.9, 0.3, 0.04, 0.0012]) {
             assert_weight(row.weight, want);
             assert!(row.sources.is_none());
@@ -518,7 +584,11 @@ mod build_and_lookup {
         assert_weight(merged[0].weight, 0.7);
         assert_eq!(merged[0].sources.as_deref(), Some("user"));
         let embedded = lookup(&[], "flying machine", false);
-        assert_eq!(originals(&merged[1..]), originals(&embedded), "the embedded candidates follow, in their order");
+        assert_eq!(
+            originals(&merged[1..]),
+            originals(&embedded),
+            "the embedded candidates follow, in their order"
+        );
         // A phrase only the embedded layer knows is still found.
         assert!(originals(&lookup(&flags, "streams", false)).contains(&"jets"));
         // The flags may come after the subcommand too.
@@ -539,10 +609,17 @@ mod build_and_lookup {
     fn keep_order_keeps_the_source_order() {
         let dir = tempfile::tempdir().unwrap();
         let tsv = dir.path().join("ranked.tsv");
-        std::fs::write(&tsv, "glass fish\tgoldfish\t0.1\nglass fish\tjellyfish\t0.9\nglass fish\taquarium\t0.5\n").unwrap();
-        let (_d, sorted, assert) = build(&[tsv.clone()], &[]);
+        std::fs::write(
+            &tsv,
+            "glass fish\tgoldfish\t0.1\nglass fish\tjellyfish\t0.9\nglass fish\taquarium\t0.5\n",
+        )
+        .unwrap();
+        let (_d, sorted, assert) = build(std::slice::from_ref(&tsv), &[]);
         assert.success();
-        assert_eq!(originals(&lookup(&lexicon_only(&sorted), "glass fish", false)), ["jellyfish", "aquarium", "goldfish"]);
+        assert_eq!(
+            originals(&lookup(&lexicon_only(&sorted), "glass fish", false)),
+            ["jellyfish", "aquarium", "goldfish"]
+        );
         let (_d, kept, assert) = build(&[tsv], &["--keep-order"]);
         assert.success();
         let got = lookup(&lexicon_only(&kept), "glass fish", false);
@@ -566,7 +643,10 @@ mod build_and_lookup {
         let assert = assert.success();
         let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
         for line in [5, 6, 7] {
-            assert!(stderr.contains(&format!("unspin: skipped {file}:{line}: ")), "line {line}: {stderr}");
+            assert!(
+                stderr.contains(&format!("unspin: skipped {file}:{line}: ")),
+                "line {line}: {stderr}"
+            );
         }
         for line in [1, 2, 3, 4, 8] {
             assert!(!stderr.contains(&format!("{file}:{line}:")), "line {line}: {stderr}");
@@ -577,14 +657,21 @@ mod build_and_lookup {
         assert_weight(got[0].weight, 0.25);
         let got = lookup(&lexicon_only(&lex), "heavenly body watcher", true);
         assert_eq!(got[0].sources.as_deref(), Some("hand,user"));
-        unspin().args(lexicon_only(&lex)).args(["lexicon", "lookup", "quick sand clock"]).assert().code(1);
+        unspin()
+            .args(lexicon_only(&lex))
+            .args(["lexicon", "lookup", "quick sand clock"])
+            .assert()
+            .code(1);
     }
 
     #[test]
     fn strict_fails_on_the_first_broken_line() {
         let (_dir, lex, assert) = build(&[data("mixed.tsv")], &["--strict"]);
         let file = data("mixed.tsv").display().to_string();
-        assert.code(2).stderr(predicate::str::contains(format!("{file}:5: ")).and(predicate::str::contains("--strict")));
+        assert.code(2).stderr(
+            predicate::str::contains(format!("{file}:5: "))
+                .and(predicate::str::contains("--strict")),
+        );
         assert!(!lex.exists(), "--strict must not write a lexicon");
 
         let (_dir, lex, assert) = build(&[data("phrases.json")], &["--strict"]);
@@ -606,9 +693,18 @@ mod build_and_lookup {
         let got = lookup(&lexicon_only(&lex), "sly software", false);
         assert_eq!(originals(&got), ["malicious software", "harmful software"]);
         assert_weight(got[1].weight, 0.8);
-        assert_eq!(originals(&lookup(&lexicon_only(&lex), "Woolly Arithmetic", false)), ["approximate computing"]);
-        assert_eq!(originals(&lookup(&lexicon_only(&lex), "sea, air and land", false)), ["land, sea and air"]);
-        assert_eq!(originals(&lookup(&lexicon_only(&lex), "belly gremlin", false)), ["stomach bug"]);
+        assert_eq!(
+            originals(&lookup(&lexicon_only(&lex), "Woolly Arithmetic", false)),
+            ["approximate computing"]
+        );
+        assert_eq!(
+            originals(&lookup(&lexicon_only(&lex), "sea, air and land", false)),
+            ["land, sea and air"]
+        );
+        assert_eq!(
+            originals(&lookup(&lexicon_only(&lex), "belly gremlin", false)),
+            ["stomach bug"]
+        );
         unspin().args(lexicon_only(&lex)).args(["lexicon", "lookup", "lunar tug"]).assert().code(1);
     }
 
@@ -616,8 +712,14 @@ mod build_and_lookup {
     fn json_through_the_cli_and_format_override() {
         let (_dir, lex, assert) = build(&[data("phrases.json")], &[]);
         assert.success().stderr(predicate::str::contains("phrases.json:4: "));
-        assert_eq!(originals(&lookup(&lexicon_only(&lex), "quick sand clock", false)), ["hourglass"]);
-        assert_eq!(originals(&lookup(&lexicon_only(&lex), "talkative container", false)), ["chatterbox", "loudspeaker"]);
+        assert_eq!(
+            originals(&lookup(&lexicon_only(&lex), "quick sand clock", false)),
+            ["hourglass"]
+        );
+        assert_eq!(
+            originals(&lookup(&lexicon_only(&lex), "talkative container", false)),
+            ["chatterbox", "loudspeaker"]
+        );
 
         // The extension says TSV; --format says JSON.
         let dir = tempfile::tempdir().unwrap();
@@ -625,7 +727,10 @@ mod build_and_lookup {
         std::fs::copy(data("phrases.json"), &txt).unwrap();
         let (_d, lex, assert) = build(&[txt], &["--format", "json"]);
         assert.success();
-        assert_eq!(originals(&lookup(&lexicon_only(&lex), "heavenly body watcher", false)), ["astronomer"]);
+        assert_eq!(
+            originals(&lookup(&lexicon_only(&lex), "heavenly body watcher", false)),
+            ["astronomer"]
+        );
     }
 
     #[test]
@@ -636,12 +741,9 @@ mod build_and_lookup {
         let (_d, lex, assert) = build(&[empty], &["--strict"]);
         assert.success().stderr(predicate::str::contains("0 phrases"));
         unspin().args(lexicon_only(&lex)).args(["lexicon", "lookup", "anything"]).assert().code(1);
-        unspin()
-            .args(lexicon_only(&lex))
-            .args(["lexicon", "stats"])
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("pairs\t0\n").and(predicate::str::contains("keys\t0\n")));
+        unspin().args(lexicon_only(&lex)).args(["lexicon", "stats"]).assert().success().stdout(
+            predicate::str::contains("pairs\t0\n").and(predicate::str::contains("keys\t0\n")),
+        );
     }
 
     /// An empty .csv or .json file holds no pairs, like an empty .tsv; it
@@ -663,8 +765,10 @@ mod build_and_lookup {
         for name in ["garbage.tsv", "garbage.csv", "garbage.json", "garbage.bin"] {
             let path = dir.path().join(name);
             std::fs::write(&path, garbage()).unwrap();
-            let (_d, lex, assert) = build(&[path.clone()], &[]);
-            assert.code(2).stderr(predicate::str::contains(name).and(predicate::str::contains("not UTF-8")));
+            let (_d, lex, assert) = build(std::slice::from_ref(&path), &[]);
+            assert
+                .code(2)
+                .stderr(predicate::str::contains(name).and(predicate::str::contains("not UTF-8")));
             assert!(!lex.exists());
             // Given as a compiled lexicon, it is refused by name.
             unspin()
@@ -673,7 +777,10 @@ mod build_and_lookup {
                 .args(["lexicon", "lookup", "streams"])
                 .assert()
                 .code(2)
-                .stderr(predicate::str::contains(name).and(predicate::str::contains("not an unspin lexicon")));
+                .stderr(
+                    predicate::str::contains(name)
+                        .and(predicate::str::contains("not an unspin lexicon")),
+                );
         }
         // A text file that is not a PPS export, and a TSV given as a lexicon.
         let csv = dir.path().join("other.csv");
@@ -685,15 +792,25 @@ mod build_and_lookup {
             .args(["lexicon", "stats"])
             .assert()
             .code(2)
-            .stderr(predicate::str::contains("spins.tsv").and(predicate::str::contains("lexicon build")));
+            .stderr(
+                predicate::str::contains("spins.tsv")
+                    .and(predicate::str::contains("lexicon build")),
+            );
         // A truncated lexicon.
         let (_d, lex, assert) = build(&[data("spins.tsv")], &[]);
         assert.success();
         let bytes = std::fs::read(&lex).unwrap();
         std::fs::write(&lex, &bytes[..bytes.len() / 2]).unwrap();
-        unspin().args(lexicon_only(&lex)).args(["lexicon", "lookup", "sky streams"]).assert().code(2);
+        unspin()
+            .args(lexicon_only(&lex))
+            .args(["lexicon", "lookup", "sky streams"])
+            .assert()
+            .code(2);
         // A missing source.
-        build(&[dir.path().join("missing.tsv")], &[]).2.code(2).stderr(predicate::str::contains("missing.tsv"));
+        build(&[dir.path().join("missing.tsv")], &[])
+            .2
+            .code(2)
+            .stderr(predicate::str::contains("missing.tsv"));
     }
 }
 
@@ -711,7 +828,10 @@ mod embedded {
 
     #[test]
     fn must_show_phrase_lookups() {
-        for (spun, original) in [("discontinuance of threats", "cessation of hostilities"), ("flying machine", "aircraft")] {
+        for (spun, original) in [
+            ("discontinuance of threats", "cessation of hostilities"),
+            ("flying machine", "aircraft"),
+        ] {
             let got = lookup(&[], spun, false);
             let row = find(&got, original);
             assert!(row.weight > 0.0 && row.weight <= 1.0);
@@ -722,30 +842,15 @@ mod embedded {
     /// list: the lexicon is meant to generalize.
     #[test]
     fn must_show_word_lookups_come_from_a_thesaurus() {
-        for (spun, original) in
-            [("insight", "intelligence"), ("gatherings", "groups"), ("endeavors", "efforts"), ("rehashed", "repeated")]
-        {
+        for (spun, original) in [
+            ("insight", "intelligence"),
+            ("streams", "jets"),
+            ("gatherings", "groups"),
+            ("endeavors", "efforts"),
+            ("rehashed", "repeated"),
+        ] {
             check_thesaurus_pair(spun, original);
         }
-    }
-
-    /// "streams" → "jets" is in the lexicon only through lexicon/hand.tsv.
-    /// Moby does link them (`unspin lexicon lookup --sources jets` lists
-    /// "streams" from moby), and "stream" → "jet" should come in as
-    /// moby-reverse, but scripts/lexicon/build_pairs.py keeps only the best
-    /// 48 originals per key (`--max-per-key 48`) and "jet(s)" ranks below
-    /// that for "stream(s)" (49 lines: 48 + the hand pair). Fixing it is a
-    /// lexicon-build decision (raise the cap, or rank reverse links of
-    /// mutual pairs higher), not a code fix.
-    #[test]
-    #[ignore = "streams -> jets comes only from hand.tsv: the thesaurus pair is cut by build_pairs.py --max-per-key 48"]
-    fn streams_jets_comes_from_a_thesaurus() {
-        check_thesaurus_pair("streams", "jets");
-    }
-
-    #[test]
-    fn streams_lists_jets() {
-        find(&lookup(&[], "streams", false), "jets");
     }
 
     fn check_thesaurus_pair(spun: &str, original: &str) {
@@ -799,7 +904,10 @@ mod embedded {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
         for hex in layer_sha256 {
-            let raw: Vec<u8> = (0..64).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+            let raw: Vec<u8> = (0..64)
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
             h.update(raw);
         }
         h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
@@ -819,7 +927,10 @@ mod embedded {
             per_source.insert(name.to_string(), n.parse::<u64>().unwrap());
         }
         for name in ["moby", "wordnet", "hand"] {
-            assert!(per_source.get(name).is_some_and(|&n| n > 0), "no {name} pairs: {per_source:?}");
+            assert!(
+                per_source.get(name).is_some_and(|&n| n > 0),
+                "no {name} pairs: {per_source:?}"
+            );
         }
         // Every pair has at least one source.
         assert!(per_source.values().sum::<u64>() >= pairs, "{per_source:?}");
@@ -841,7 +952,13 @@ mod embedded {
         let shas = fields(&both, "sha256");
         assert_eq!(shas[1], sha);
         assert_eq!(fields(&both, "content_hash"), [content_hash(&shas)]);
-        assert_eq!(content_hash(&shas), Lexicon::open(&lex).map(|l| Lexicon::stack([l, Lexicon::embedded()])).unwrap().content_hash());
+        assert_eq!(
+            content_hash(&shas),
+            Lexicon::open(&lex)
+                .map(|l| Lexicon::stack([l, Lexicon::embedded()]))
+                .unwrap()
+                .content_hash()
+        );
     }
 
     /// The shipped file also opens as a user file would, which checks its
@@ -850,9 +967,11 @@ mod embedded {
     fn shipped_file_opens_as_a_user_lexicon() {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("lexicon/unspin.lex");
         let opened = Lexicon::open(&file).unwrap();
-        let a: Vec<_> = opened.lookup("flying machine").iter().map(|c| (c.original, c.weight)).collect();
+        let a: Vec<_> =
+            opened.lookup("flying machine").iter().map(|c| (c.original, c.weight)).collect();
         let embedded = Lexicon::embedded();
-        let b: Vec<_> = embedded.lookup("flying machine").iter().map(|c| (c.original, c.weight)).collect();
+        let b: Vec<_> =
+            embedded.lookup("flying machine").iter().map(|c| (c.original, c.weight)).collect();
         assert!(!a.is_empty());
         assert_eq!(a, b);
     }
@@ -861,7 +980,8 @@ mod embedded {
 mod scanner {
     use super::*;
 
-    const SENTENCE: &str = "Barrier and Knowledge  Authorities said U.S. or Russian streams, flying machines.";
+    const SENTENCE: &str =
+        "Barrier and Knowledge  Authorities said U.S. or Russian streams, flying machines.";
 
     fn news_lexicon() -> Lexicon {
         lexicon(&[
@@ -887,23 +1007,24 @@ mod scanner {
         let toks = tokenize(SENTENCE);
         let mut s = Scanner::new();
         let all = s.scan(&lex, SENTENCE, &toks, ScanMode::All);
-        assert_eq!(spans(SENTENCE, &all), [
-            "Barrier and Knowledge  Authorities",
-            "Knowledge  Authorities",
-            "Knowledge",
-            "Authorities",
-            "U.S.",
-            "Russian streams",
-            "streams",
-            "flying machines",
-        ]);
+        assert_eq!(
+            spans(SENTENCE, &all),
+            [
+                "Barrier and Knowledge  Authorities",
+                "Knowledge  Authorities",
+                "Knowledge",
+                "Authorities",
+                "U.S.",
+                "Russian streams",
+                "streams",
+                "flying machines",
+            ]
+        );
         let ll = s.scan(&lex, SENTENCE, &toks, ScanMode::LeftmostLongest);
-        assert_eq!(spans(SENTENCE, &ll), [
-            "Barrier and Knowledge  Authorities",
-            "U.S.",
-            "Russian streams",
-            "flying machines"
-        ]);
+        assert_eq!(
+            spans(SENTENCE, &ll),
+            ["Barrier and Knowledge  Authorities", "U.S.", "Russian streams", "flying machines"]
+        );
         assert_eq!(lex.candidates(&ll[0])[0].original, "defense and intelligence officials");
         assert_eq!(lex.candidates(&ll[2])[0].original, "russian jets");
         // Token indices agree with byte offsets.
@@ -918,7 +1039,12 @@ mod scanner {
     #[test]
     fn phrases_do_not_cross_punctuation() {
         let lex = news_lexicon();
-        for input in ["knowledge, authorities", "knowledge. Authorities", "knowledge (authorities)", "knowledge—authorities"] {
+        for input in [
+            "knowledge, authorities",
+            "knowledge. Authorities",
+            "knowledge (authorities)",
+            "knowledge—authorities",
+        ] {
             let toks = tokenize(input);
             let got = Scanner::new().scan(&lex, input, &toks, ScanMode::All);
             let got: Vec<_> = spans(input, &got).iter().map(|s| s.to_lowercase()).collect();
@@ -968,10 +1094,26 @@ mod scanner {
     /// numbers and punctuation, to compare the scanner with brute force.
     fn vocabulary_text() -> impl Strategy<Value = String> {
         let word = prop::sample::select(vec![
-            "knowledge", "Knowledge", "AUTHORITIES", "authorities", "barrier", "and", "streams", "Russian", "russian",
-            "flying", "machines", "couldn't", "couldn’t", "U.S.", "3.5", "said",
+            "knowledge",
+            "Knowledge",
+            "AUTHORITIES",
+            "authorities",
+            "barrier",
+            "and",
+            "streams",
+            "Russian",
+            "russian",
+            "flying",
+            "machines",
+            "couldn't",
+            "couldn’t",
+            "U.S.",
+            "3.5",
+            "said",
         ]);
-        let sep = prop::sample::select(vec![" ", " ", "  ", "\u{a0}", "\n", ", ", ". ", " (", ") ", "-", " — "]);
+        let sep = prop::sample::select(vec![
+            " ", " ", "  ", "\u{a0}", "\n", ", ", ". ", " (", ") ", "-", " — ",
+        ]);
         prop::collection::vec((word, sep), 0..24)
             .prop_map(|v| v.into_iter().flat_map(|(w, s)| [w, s]).collect::<String>())
     }

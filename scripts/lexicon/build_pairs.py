@@ -226,6 +226,8 @@ def main():
     ap.add_argument("--unigrams", help="word<TAB>log10 P(word) of the language model: ranks candidates "
                     "by P(spun|original) * P(original) and drops originals it cannot score")
     ap.add_argument("--max-per-key", type=int, default=64)
+    ap.add_argument("--direct-total", action="store_true",
+                    help="normalize P(S|O) by O's direct links only (Moby entry, WordNet synsets)")
     ap.add_argument("--prior-exponent", type=float, default=1.0,
                     help="rank candidates by P(S|O) * P(O)^x (default 1; 0.5 was measured and was no "
                          "better: exact restoration at 30%% 35.0%% against 35.8%%)")
@@ -236,14 +238,20 @@ def main():
     print(f"moby: {len(moby)} heads, {sum(map(len, moby.values()))} links; "
           f"wordnet: {len(synsets)} synsets, {len(pos_of)} lemmas", file=sys.stderr)
 
-    # strength[O][S] and the sources of each link.
+    # strength[O][S] and the sources of each link; direct[O] sums the
+    # strengths of O's own entries (Moby under O, WordNet synsets), the lists
+    # a spinner picks from. Reverse and sibling links are our guesses at
+    # other spinners' lists: they are scored against that same total rather
+    # than diluting it.
     strength = collections.defaultdict(lambda: collections.defaultdict(float))
+    direct = collections.defaultdict(float)
     sources = collections.defaultdict(set)
     moby_sets = {h: set(v) for h, v in moby.items()}
     for o, syns in moby.items():
         for s in syns:
             mutual = o in moby_sets.get(s, ())
             strength[o][s] += 2.0 if mutual else 1.0
+            direct[o] += 2.0 if mutual else 1.0
             sources[(s, o)].update(("moby", "mutual") if mutual else ("moby",))
             if not mutual:
                 # The reverse link: a spinner whose list for s holds o.
@@ -257,6 +265,7 @@ def main():
             for s in lemmas:
                 if s != o:
                     strength[o][s] += 2.0 / rank
+                    direct[o] += 2.0 / rank
                     sources[(s, o)].add("wordnet")
 
     # Siblings: multiword phrases listed together with a word under several
@@ -312,13 +321,13 @@ def main():
             continue
         if unigram is not None and prior(o) is None:
             continue
-        total = sum(links.values())
+        total = direct[o] if args.direct_total and direct[o] > 0 else sum(links.values())
         o_pos = term_pos(o, pos_of)
         o_infl = {}
         for s, st in links.items():
             if not ok_term(s) or s in STOP:
                 continue
-            w = st / total
+            w = min(1.0, st / total)
             src = sources[(s, o)]
             src_names = ",".join(sorted(src))
             emit(s, o, w, src_names)

@@ -15,9 +15,10 @@
 //! order, without waiting for the end of the input, and memory that never
 //! depends on the size of the corpus.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -77,7 +78,7 @@ pub fn restorer(global: &Global) -> anyhow::Result<Restorer> {
 const WINDOW_PER_THREAD: usize = 64;
 
 /// Which inputs to read and how: the flags `score` and `restore` share.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct InputArgs {
     /// Files or directories (read recursively) to process; `-` reads
     /// standard input. Gzip and zstd files, WARC/WET archives and HTML
@@ -212,7 +213,7 @@ where
     // The reader thread ends when the inputs do, or when the receiver is
     // gone because writing failed; it is not joined, so that a reader
     // blocked on stdin cannot keep a failed run alive.
-    std::thread::Builder::new()
+    let reader = std::thread::Builder::new()
         .name("unspin-reader".into())
         .spawn(move || {
             for doc in inputs {
@@ -236,6 +237,11 @@ where
         let results: Vec<T> = pool.install(|| batch.par_iter().map(&work).collect());
         emit(batch.into_iter().zip(results).collect())?;
     }
+    // The channel is closed, so the reader is done: a panic there must not
+    // pass for the end of the input.
+    if reader.join().is_err() {
+        anyhow::bail!("reading the inputs failed unexpectedly; the output is incomplete");
+    }
     Ok(())
 }
 
@@ -250,7 +256,12 @@ fn is_empty_stdin(doc: &Document) -> bool {
 pub struct Progress {
     bar: Option<ProgressBar>,
     quiet: bool,
+    jsonl: bool,
     started: Instant,
+    /// The input files and their sizes, once counted, for the ETA.
+    plan: Option<Arc<OnceLock<Plan>>>,
+    /// Whether the bar shows the plan yet.
+    planned: bool,
     /// Documents seen.
     pub docs: u64,
     /// Documents that failed.
@@ -261,22 +272,119 @@ pub struct Progress {
     pub bytes: u64,
 }
 
+/// The input files in reading order with their sizes, so that progress can
+/// be measured in input bytes and an ETA given.
+struct Plan {
+    /// Input file → bytes in the files before it.
+    before: HashMap<String, u64>,
+    total: u64,
+}
+
+/// Beyond this many files the plan is dropped: progress must not cost
+/// memory in proportion to the corpus.
+const PLAN_MAX_FILES: usize = 200_000;
+
+impl Plan {
+    /// Lists the files the input layer will read, as it will: directories
+    /// walked in sorted order, hidden entries skipped, the glob applied.
+    /// None when that cannot be known (stdin, a list of files) or the
+    /// corpus is too large to list.
+    fn new(args: &InputArgs) -> Option<Plan> {
+        if args.files_from.is_some() {
+            return None;
+        }
+        let glob = match &args.glob {
+            Some(g) => Some(
+                globset::GlobBuilder::new(g)
+                    .literal_separator(true)
+                    .build()
+                    .ok()?
+                    .compile_matcher(),
+            ),
+            None => None,
+        };
+        let mut plan = Plan { before: HashMap::new(), total: 0 };
+        let mut add = |path: &Path, size: u64| {
+            plan.before.insert(path.display().to_string(), plan.total);
+            plan.total += size;
+            plan.before.len() <= PLAN_MAX_FILES
+        };
+        for root in args.all_paths() {
+            if root.as_os_str() == "-" {
+                return None;
+            }
+            let Ok(meta) = std::fs::metadata(&root) else { continue };
+            if !meta.is_dir() {
+                if !add(&root, meta.len()) {
+                    return None;
+                }
+                continue;
+            }
+            let mut walk =
+                walkdir::WalkDir::new(&root).follow_links(true).sort_by_file_name().into_iter();
+            while let Some(entry) = walk.next() {
+                let Ok(entry) = entry else { continue };
+                if entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.') {
+                    if entry.file_type().is_dir() {
+                        walk.skip_current_dir();
+                    }
+                    continue;
+                }
+                if !entry.file_type().is_file() {
+                    continue;
+                }
+                if let Some(glob) = &glob {
+                    let relative = entry.path().strip_prefix(&root).unwrap_or(entry.path());
+                    if !glob.is_match(relative) && !glob.is_match(entry.file_name()) {
+                        continue;
+                    }
+                }
+                let size = entry.metadata().map_or(0, |m| m.len());
+                if !add(entry.path(), size) {
+                    return None;
+                }
+            }
+        }
+        (plan.total > 0).then_some(plan)
+    }
+}
+
 impl Progress {
-    /// A progress display; silent with `quiet` or when stderr is not a
-    /// terminal.
-    pub fn new(quiet: bool) -> Progress {
-        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+    /// A progress display; silent with `--quiet` or when stderr is not a
+    /// terminal. The input files are counted on a thread of their own, so
+    /// that work starts at once; the bar shows an ETA when they are.
+    pub fn new(args: &InputArgs) -> Progress {
+        let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {human_pos} documents  {msg}  [{elapsed_precise}]",
-                )
-                .expect("valid template"),
+                ProgressStyle::with_template("{spinner} {msg}  [{elapsed_precise}]")
+                    .expect("valid template"),
             );
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
-        Progress { bar, quiet, started: Instant::now(), docs: 0, errors: 0, skipped: 0, bytes: 0 }
+        let plan = bar.as_ref().map(|_| {
+            let cell = Arc::new(OnceLock::new());
+            let (fill, paths) = (Arc::clone(&cell), args.clone());
+            std::thread::spawn(move || {
+                if let Some(plan) = Plan::new(&paths) {
+                    let _ = fill.set(plan);
+                }
+            });
+            cell
+        });
+        Progress {
+            bar,
+            quiet: args.quiet,
+            jsonl: args.is_jsonl(),
+            started: Instant::now(),
+            plan,
+            planned: false,
+            docs: 0,
+            errors: 0,
+            skipped: 0,
+            bytes: 0,
+        }
     }
 
     /// Counts one document and prints its error and warnings.
@@ -292,13 +400,31 @@ impl Progress {
                 self.print(&format!("unspin: {}: {w}", doc.source));
             }
         }
-        if let Some(bar) = &self.bar {
-            bar.set_position(self.docs);
-            let mb = self.bytes as f64 / 1e6;
-            let secs = self.started.elapsed().as_secs_f64().max(1e-3);
-            let rate = self.docs as f64 / secs;
-            bar.set_message(format!("{mb:.1} MB  {rate:.0} documents/s  {:.2} MB/s", mb / secs));
+        let Some(bar) = &self.bar else { return };
+        if let Some(plan) = self.plan.as_ref().and_then(|p| p.get()) {
+            if !self.planned {
+                self.planned = true;
+                bar.set_length(plan.total);
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{bar:30} {percent:>3}%  {msg}  [{elapsed_precise}, ETA {eta}]",
+                    )
+                    .expect("valid template"),
+                );
+            }
+            // The files before this document's are done.
+            if let Some(&done) = plan.before.get(input_path(doc, self.jsonl)) {
+                bar.set_position(done.max(bar.position()));
+            }
         }
+        let mb = self.bytes as f64 / 1e6;
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        let rate = self.docs as f64 / secs;
+        bar.set_message(format!(
+            "{} documents  {mb:.1} MB  {rate:.0} documents/s  {:.2} MB/s",
+            self.docs,
+            mb / secs
+        ));
     }
 
     /// Counts a failure that happened after reading (e.g. writing a file).

@@ -119,6 +119,13 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
             let r = eval::candidate_ranks(lex, &docs);
             eprintln!("diagnose: rate {rate}: original rank 1: {}, 2-4: {}, 5-16: {}, 17-64: {}, absent: {}", r[0], r[1], r[2], r[3], r[4]);
         }
+        for (k, rate) in args.rates.iter().enumerate() {
+            let b = eval::failure_breakdown(&base.clone().with_params(params.clone()), &test, k);
+            eprintln!(
+                "diagnose: rate {rate}: exact {}, other candidate {}, kept (right best) {}, kept (other best) {}, never weighed {}",
+                b[0], b[1], b[2], b[3], b[4]
+            );
+        }
         if let Ok((cases, _)) = eval::tortured_cases(&args.data.join("tortured-phrases.json")) {
             let r = eval::tortured_word_ranks(lex, &cases);
             eprintln!("diagnose: tortured words: rank 1: {}, 2-4: {}, 5-16: {}, 17-64: {}, absent: {}", r[0], r[1], r[2], r[3], r[4]);

@@ -117,6 +117,9 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     if args.out.is_some() && roots.iter().any(|p| p.as_os_str() == "-") {
         anyhow::bail!("--out mirrors input files; standard input has no path to mirror");
     }
+    if let Some(out) = &args.out {
+        check_out_dir(out, &roots)?;
+    }
     let format = args.format.unwrap_or(RestoreFormat::Text);
     let inputs = args.input.open()?;
     let pool = args.input.pool()?;
@@ -156,7 +159,7 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut tree = Tree::default();
-    let mut progress = Progress::new(args.input.quiet);
+    let mut progress = Progress::new(&args.input);
     let mut edits = 0usize;
     let mut line_open = false;
     common::for_each_window(inputs, &pool, work, |window| {
@@ -205,6 +208,40 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let failed = progress.errors > 0;
     progress.finish(&format!("{edits} edits"));
     Ok(if failed { ExitCode::from(EXIT_ERROR) } else { ExitCode::SUCCESS })
+}
+
+/// Refuses an output directory inside an input directory: the walk would
+/// read the outputs back as inputs.
+fn check_out_dir(out: &Path, roots: &[PathBuf]) -> anyhow::Result<()> {
+    // The output directory may not exist yet: resolve its nearest ancestor.
+    let mut probe = out.to_path_buf();
+    let mut rest = Vec::new();
+    let base = loop {
+        if let Ok(real) = probe.canonicalize() {
+            break real;
+        }
+        match (probe.file_name().map(|n| n.to_os_string()), probe.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                probe =
+                    if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent.into() };
+            }
+            _ => return Ok(()),
+        }
+    };
+    let out_real = rest.iter().rev().fold(base, |p, name| p.join(name));
+    for root in roots.iter().filter(|r| r.is_dir()) {
+        if let Ok(root_real) = root.canonicalize() {
+            if out_real.starts_with(&root_real) {
+                anyhow::bail!(
+                    "--out {} is inside the input directory {}; its files would be read back",
+                    out.display(),
+                    root.display()
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The file name under `--out` for input `rel`: compression suffixes go,
@@ -340,6 +377,15 @@ impl Tree {
                 .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
         }
         Ok(())
+    }
+}
+
+impl Drop for Tree {
+    /// A run that stops early leaves no temporary file behind.
+    fn drop(&mut self) {
+        if let Some((_, tmp, _)) = self.current.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
     }
 }
 

@@ -233,7 +233,7 @@ pub fn run(global: &Global, args: ScoreArgs) -> anyhow::Result<ExitCode> {
             "error",
         ])?)?;
     }
-    let mut progress = Progress::new(args.input.quiet);
+    let mut progress = Progress::new(&args.input);
     let mut tally = Tally::default();
     let mut json = JsonArray::default();
     let mut reached = false;

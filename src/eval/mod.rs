@@ -197,16 +197,19 @@ pub fn fit_calibration(cases: &[Case], outcomes: &[CaseOutcome], clean_quantile:
     let sxx: f32 = xs.iter().map(|x| (x - mx) * (x - mx)).sum();
     let slope = if sxx > 0.0 { sxy / sxx } else { 1.0 };
     let intercept = my - slope * mx;
-    let mut cal = Calibration { rate_slope: slope, rate_intercept: intercept, short_doc_margin: 0.0, ..Default::default() };
+    let mut cal = Calibration { rate_slope: slope, rate_intercept: intercept, ..Default::default() };
+    // The threshold is for long documents; short ones add the margin.
     let mut clean_rates: Vec<f32> = outcomes
         .iter()
-        .map(|o| (slope * o.clean.raw_rate + intercept).clamp(0.0, 1.0))
+        .map(|o| {
+            let rate = (slope * o.clean.raw_rate + intercept).clamp(0.0, 1.0);
+            rate - cal.short_doc_margin / (o.clean.words.max(1) as f32).sqrt()
+        })
         .collect();
     clean_rates.sort_by(f32::total_cmp);
     let k = ((clean_rates.len() as f32 * clean_quantile) as usize).min(clean_rates.len().saturating_sub(1));
     let q = clean_rates.get(k).copied().unwrap_or(0.0);
     cal.threshold = q + 0.005;
-    cal.score_slope = 300.0;
     cal
 }
 
@@ -442,4 +445,37 @@ pub fn tortured_word_ranks(lexicon: &crate::Lexicon, cases: &[TorturedCase]) -> 
         }
     }
     counts
+}
+
+/// What happened to each swap of the spun version `k` of `cases`: [restored
+/// exactly, replaced by another candidate, kept though the right candidate
+/// was the best, kept with another best candidate, never weighed (filtered
+/// before the lattice, protected, or not a lexicon span)].
+pub fn failure_breakdown(decoder: &Decoder, cases: &[Case], k: usize) -> [usize; 5] {
+    cases
+        .par_iter()
+        .map(|c| {
+            let doc = &c.spun[k].1;
+            let a = decoder.analyze(&doc.text, &[]);
+            let mut out = [0usize; 5];
+            for s in &doc.swaps {
+                let want = crate::tokenize::normalize_phrase(&s.original);
+                let span = a.spans.iter().find(|sp| sp.start == s.start && sp.end == s.end);
+                let bucket = match span {
+                    None => 4,
+                    Some(sp) => {
+                        let right = crate::tokenize::normalize_phrase(&sp.original) == want;
+                        match (sp.chosen, right) {
+                            (true, true) => 0,
+                            (true, false) => 1,
+                            (false, true) => 2,
+                            (false, false) => 3,
+                        }
+                    }
+                };
+                out[bucket] += 1;
+            }
+            out
+        })
+        .reduce(|| [0; 5], |a, b| std::array::from_fn(|i| a[i] + b[i]))
 }

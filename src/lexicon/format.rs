@@ -137,17 +137,14 @@ impl LexiconFile {
             .map_err(|e| bad(format!("metadata: {e}")))?;
         let section = Section { bytes: bytes.clone(), start: fst_s.0, end: fst_s.1 };
         let map = fst::Map::new(section).map_err(|e| bad(format!("fst: {e}")))?;
-        // The fst crate trusts its bytes (a damaged node panics on overflow
-        // while walking), so check a file's FST checksum before validate();
-        // the embedded lexicon is ours and checked by the tests.
-        if let Bytes::Owned(_) = bytes {
-            map.as_fst().verify().map_err(|e| bad(format!("fst: {e}")))?;
-        }
         let owned = matches!(bytes, Bytes::Owned(_));
         let file = LexiconFile { name: name.to_string(), map, bytes, cands, str_offsets, str_bytes, meta };
         // A full pass over 30 MB costs ~100 ms at every start; the embedded
         // file is validated by a test instead (`embedded_lexicon_is_valid`).
+        // The FST's checksum comes first: the fst crate trusts its bytes, and
+        // a damaged node panics (overflow) while validate() walks it.
         if owned {
+            file.map.as_fst().verify().map_err(|e| bad(format!("fst: {e}")))?;
             file.validate().map_err(bad)?;
         }
         Ok(file)
