@@ -52,6 +52,8 @@ pub struct Params {
     /// Skip spans whose observed word forms n-grams of at least this order
     /// (3: trigrams, 2: bigrams) with its neighbours on both sides; 0 never.
     pub fast_accept_order: u8,
+    /// Order of the language model used (3; 2 and 1 for ablations).
+    pub lm_order: u8,
     /// Candidates per span that get the full context window after a first
     /// ranking by their left context alone.
     pub window_candidates: usize,
@@ -71,6 +73,7 @@ impl Default for Params {
             confidence_slope: 1.0,
             fast_accept_order: 2,
             window_candidates: 6,
+            lm_order: 3,
         }
     }
 }
@@ -351,6 +354,22 @@ impl Decoder {
         units
     }
 
+    /// The context (w2, w1) cut to the configured order (for ablations:
+    /// order 2 forgets w2, order 1 both).
+    fn context(&self, w2: WordId, w1: WordId) -> crate::lm::Context {
+        let unk = self.lm.unk();
+        match self.params.lm_order {
+            0 | 1 => self.lm.context(unk, unk),
+            2 => self.lm.context(unk, w1),
+            _ => self.lm.context(w2, w1),
+        }
+    }
+
+    /// log10 P(w | w2 w1) at the configured order.
+    fn prob(&self, w2: WordId, w1: WordId, w: WordId) -> f32 {
+        self.lm.score_in(&self.context(w2, w1), w)
+    }
+
     fn cand_ids(&self, c: &Candidate<'_>) -> &[WordId] {
         &self.ids[c.origin.0 as usize][c.origin.1 as usize]
     }
@@ -365,7 +384,7 @@ impl Decoder {
     fn window(&self, mut w2: WordId, mut w1: WordId, ids: &[WordId], after: &[WordId]) -> f32 {
         let mut s = 0.0;
         for &w in ids.iter().chain(after) {
-            s += self.lm.log10_prob(w2, w1, w);
+            s += self.prob(w2, w1, w);
             w2 = w1;
             w1 = w;
         }
@@ -420,7 +439,7 @@ impl Decoder {
             // Stage 1: the first word in the left context (one resolved
             // context for all), plus the channel; stage 2: the best few
             // with the whole window.
-            let left = self.lm.context(w2, w1);
+            let left = self.context(w2, w1);
             let mut scored: Vec<(f32, usize)> = cands
                 .iter()
                 .take(p.precheck_candidates)
@@ -535,7 +554,7 @@ impl Decoder {
         let Some((best_ix, _)) = states[n]
             .iter()
             .enumerate()
-            .map(|(k, s)| (k, s.score + self.lm.log10_prob(s.w2, s.w1, eos)))
+            .map(|(k, s)| (k, s.score + self.prob(s.w2, s.w1, eos)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
         else {
             return;
@@ -589,7 +608,7 @@ impl Decoder {
     fn emit(&self, mut w2: WordId, mut w1: WordId, ids: &[WordId]) -> (f32, WordId, WordId) {
         let mut s = 0.0;
         for &w in ids {
-            s += self.lm.log10_prob(w2, w1, w);
+            s += self.prob(w2, w1, w);
             w2 = w1;
             w1 = w;
         }

@@ -54,6 +54,9 @@ pub struct EvalArgs {
     /// Decoder: fast-accept words in seen n-grams of this order (0: never).
     #[arg(long)]
     pub fast_accept_order: Option<u8>,
+    /// Decoder: language-model order (3; 2 or 1 for ablations).
+    #[arg(long)]
+    pub lm_order: Option<u8>,
     /// Decoder: probability of a change right after a change.
     #[arg(long)]
     pub follow_rate: Option<f32>,
@@ -105,6 +108,9 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(x) = args.fast_accept_order {
         params.fast_accept_order = x;
+    }
+    if let Some(x) = args.lm_order {
+        params.lm_order = x;
     }
     if let Some(x) = args.follow_rate {
         params.follow_rate = x;
