@@ -812,3 +812,34 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn html_with_a_wrong_declared_charset_still_reads() {
+    // The page says UTF-8 but its bytes are Windows-1252 ("café" as 0xE9):
+    // no panic, the article comes through, and the bad bytes are reported.
+    let mut page = b"<!doctype html><html><head><meta charset=\"utf-8\"><title>Market day</title></head><body><article>".to_vec();
+    for _ in 0..6 {
+        page.extend_from_slice(b"<p>The small caf\xe9 by the harbour opened early on Saturday, and the stalls along the quay filled with bread, cheese and late apples before the ferry came in.</p>");
+    }
+    page.extend_from_slice(b"</article></body></html>");
+    let docs: Vec<Document> = unspin::input::read_input("wrong-charset.html", std::io::Cursor::new(page), &defaults()).collect();
+    assert_eq!(docs.len(), 1);
+    let doc = &docs[0];
+    assert!(doc.error.is_none(), "{:?}", doc.error);
+    assert!(doc.text.contains("opened early on Saturday"), "{}", doc.text);
+    assert!(doc.text.contains("caf\u{e9}") || !doc.warnings.is_empty(), "{} {:?}", doc.text, doc.warnings);
+}
+
+#[test]
+fn binary_data_served_as_html_is_an_error_not_a_panic() {
+    let mut page = b"<!doctype html><html><body>".to_vec();
+    page.extend((0..4000u32).map(|i| (i * 7919 % 251) as u8));
+    let docs: Vec<Document> = unspin::input::read_input(
+        "binary.html",
+        std::io::Cursor::new(page),
+        &InputOptions { html: Some(true), ..defaults() },
+    )
+    .collect();
+    assert_eq!(docs.len(), 1);
+    assert!(docs[0].error.is_some(), "{:?}", docs[0].text.get(..80));
+}
