@@ -247,8 +247,13 @@ impl Decoder {
     /// lines: neither counted, nor scored, nor restored).
     pub fn analyze(&self, text: &str, exclude: &[Range<usize>]) -> Analysis {
         let tokens = tokenize(text);
-        let mut scanner = Scanner::new();
-        let matches = scanner.scan(&self.lexicon, text, &tokens, ScanMode::All);
+        // One scanner per thread: it remembers where frequent words end in
+        // the FST, which pays off across the documents of a bulk run.
+        thread_local! {
+            static SCANNER: std::cell::RefCell<Scanner> = std::cell::RefCell::new(Scanner::new());
+        }
+        let matches =
+            SCANNER.with(|s| s.borrow_mut().scan(&self.lexicon, text, &tokens, ScanMode::All));
         let excluded = |t: &Token| exclude.iter().any(|r| t.start < r.end && r.start < t.end);
 
         // Which tokens may be changed: not names (capitalized mid-sentence),

@@ -62,7 +62,7 @@ pub fn tokenize(input: &str) -> Vec<Token> {
 
 /// Like [`tokenize`], appending to a vector the caller reuses.
 pub fn tokenize_into(input: &str, out: &mut Vec<Token>) {
-    let mut segments = input.split_word_bound_indices().peekable();
+    let mut segments = Segments { input, pos: 0, ascii_end: 0, slow: None }.peekable();
     while let Some((start, seg)) = segments.next() {
         let Some(kind) = classify(seg) else { continue };
         let mut tok = Token { start, end: start + seg.len(), kind };
@@ -96,6 +96,111 @@ pub fn tokenize_into(input: &str, out: &mut Vec<Token>) {
             }
         }
         out.push(tok);
+    }
+}
+
+/// UAX #29 word segments of `input`, as `split_word_bound_indices` gives
+/// them except that whitespace runs may be split differently. A chunk of
+/// ASCII between ASCII whitespace (most of English text) is segmented by a
+/// few byte rules; any chunk with a non-ASCII character, together with the
+/// whitespace before it, goes through `unicode-segmentation`.
+struct Segments<'a> {
+    input: &'a str,
+    pos: usize,
+    /// End of the ASCII chunk being segmented by hand (`pos < ascii_end`).
+    ascii_end: usize,
+    slow: Option<(usize, unicode_segmentation::UWordBoundIndices<'a>)>,
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<(usize, &'a str)> {
+        if let Some((off, it)) = &mut self.slow {
+            if let Some((s, seg)) = it.next() {
+                return Some((*off + s, seg));
+            }
+            self.slow = None;
+        }
+        let b = self.input.as_bytes();
+        if self.pos < self.ascii_end {
+            return Some(self.ascii_segment());
+        }
+        if self.pos >= b.len() {
+            return None;
+        }
+        let start = self.pos;
+        let mut w = start;
+        while w < b.len() && b[w].is_ascii_whitespace() {
+            w += 1;
+        }
+        let mut e = w;
+        let mut ascii = true;
+        while e < b.len() && !b[e].is_ascii_whitespace() {
+            ascii &= b[e].is_ascii();
+            e += 1;
+        }
+        if ascii {
+            self.ascii_end = e;
+            if w > start {
+                self.pos = w;
+                return Some((start, &self.input[start..w]));
+            }
+            return self.next();
+        }
+        // Whitespace-separated non-ASCII chunks go through together: UAX #29
+        // joins some Unicode spaces with ASCII ones and attaches combining
+        // marks to the space before them.
+        loop {
+            let mut w2 = e;
+            while w2 < b.len() && b[w2].is_ascii_whitespace() {
+                w2 += 1;
+            }
+            let mut e2 = w2;
+            let mut ascii2 = true;
+            while e2 < b.len() && !b[e2].is_ascii_whitespace() {
+                ascii2 &= b[e2].is_ascii();
+                e2 += 1;
+            }
+            if ascii2 || e2 == w2 {
+                break;
+            }
+            e = e2;
+        }
+        self.pos = e;
+        self.slow = Some((start, self.input[start..e].split_word_bound_indices()));
+        self.next()
+    }
+}
+
+impl<'a> Segments<'a> {
+    fn ascii_segment(&mut self) -> (usize, &'a str) {
+        let b = self.input.as_bytes();
+        let (p, e) = (self.pos, self.ascii_end);
+        let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+        let mut q = p + 1;
+        if word(b[p]) {
+            while q < e {
+                let c = b[q];
+                if word(c) {
+                    q += 1;
+                    continue;
+                }
+                if q + 1 < e {
+                    let (prev, next) = (b[q - 1], b[q + 1]);
+                    // WB6/7: letter (MidLetter | MidNumLetQ) letter; WB11/12: digit (MidNum | MidNumLetQ) digit.
+                    let letters = matches!(c, b':' | b'.' | b'\'') && prev.is_ascii_alphabetic() && next.is_ascii_alphabetic();
+                    let digits = matches!(c, b',' | b';' | b'.' | b'\'') && prev.is_ascii_digit() && next.is_ascii_digit();
+                    if letters || digits {
+                        q += 2;
+                        continue;
+                    }
+                }
+                break;
+            }
+        }
+        self.pos = q;
+        (p, &self.input[p..q])
     }
 }
 
@@ -177,6 +282,44 @@ pub fn normalize_phrase(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn slow(input: &str) -> Vec<Token> {
+        let mut out = Vec::new();
+        let mut segments = input.split_word_bound_indices().peekable();
+        while let Some((start, seg)) = segments.next() {
+            let Some(kind) = classify(seg) else { continue };
+            let mut tok = Token { start, end: start + seg.len(), kind };
+            if kind != TokenKind::Punct {
+                loop {
+                    let Some(&(next_start, next)) = segments.peek() else { break };
+                    if next_start != tok.end { break; }
+                    if is_hyphen(next) {
+                        let after = next_start + next.len();
+                        let rest = &input[after..];
+                        if !rest.chars().next().is_some_and(char::is_alphanumeric) { break; }
+                        segments.next();
+                        let Some((s2, w2)) = segments.next() else { break };
+                        tok.end = s2 + w2.len();
+                        if tok.kind == TokenKind::Number && classify(w2) == Some(TokenKind::Word) { tok.kind = TokenKind::Word; }
+                    } else if next == "." && tok.kind == TokenKind::Word && is_abbreviation(tok.text(input)) {
+                        segments.next();
+                        tok.end += 1;
+                        break;
+                    } else { break; }
+                }
+            }
+            out.push(tok);
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20000))]
+        #[test]
+        fn fast_path_matches_uax29(s in "[a-zA-Z0-9 _.,;:'\"\t\n\r!?()-]{0,30}|([a-z0-9 .,;:'_-]|\u{301}|\u{200d}|\u{a0}|\u{3000}|é|’|“|😀|\u{1f1fa}|\u{202f}|ß){0,20}|\\PC{0,20}") {
+            proptest::prop_assert_eq!(tokenize(&s), slow(&s), "{:?}", s);
+        }
+    }
 
     fn texts(input: &str) -> Vec<&str> {
         tokenize(input).iter().map(|t| t.text(input)).collect()

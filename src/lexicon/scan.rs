@@ -61,6 +61,33 @@ impl Match {
 pub struct Scanner {
     norm: String,
     bounds: Vec<(u32, u32)>,
+    /// Per layer: token -> [(start node, node after " "? + token)], so a
+    /// frequent word is walked through the FST once, not at every occurrence.
+    /// The lexicon the memo belongs to (held, so its address is not reused).
+    memo_for: Option<Lexicon>,
+    memo: Vec<Memo>,
+}
+
+/// Where a walk through one token's bytes ends: the node's address, the
+/// output so far, and the final output when the node ends a key.
+type Step = (usize, u64, Option<u64>);
+
+/// Per token: (start node, where the walk from there ends), for the few
+/// start nodes a token is met at.
+type Memo = std::collections::HashMap<Box<str>, Vec<(usize, Option<Step>)>, Fnv>;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Fnv;
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher { FnvHasher(0xcbf29ce484222325) }
+}
+struct FnvHasher(u64);
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 { self.0 }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes { self.0 = (self.0 ^ b as u64).wrapping_mul(0x100000001b3); }
+    }
 }
 
 impl Scanner {
@@ -85,6 +112,11 @@ impl Scanner {
             normalize_into(t.text(input), &mut self.norm);
             self.bounds.push((a, self.norm.len() as u32));
         }
+        if !self.memo_for.as_ref().is_some_and(|l| std::sync::Arc::ptr_eq(&l.layers, &lexicon.layers)) {
+            self.memo.clear();
+            self.memo.resize_with(lexicon.layers().len(), Default::default);
+            self.memo_for = Some(lexicon.clone());
+        }
         let mut all: Vec<Match> = Vec::new();
         let mut found: Vec<(usize, u64)> = Vec::with_capacity(MAX_PHRASE_TOKENS);
         for i in 0..tokens.len() {
@@ -94,7 +126,7 @@ impl Scanner {
             let first_new = all.len();
             for (layer_ix, layer) in lexicon.layers().iter().enumerate() {
                 found.clear();
-                self.walk(layer.map.as_fst(), tokens, i, &mut found);
+                self.walk(layer_ix, layer.map.as_fst(), tokens, i, &mut found);
                 for &(last, value) in &found {
                     if let Some(m) = all[first_new..].iter_mut().find(|m| m.last == last) {
                         m.hits.push((layer_ix as u16, value));
@@ -114,58 +146,70 @@ impl Scanner {
         match mode {
             ScanMode::All => all,
             ScanMode::LeftmostLongest => {
-                let mut out = Vec::new();
+                // In place: a second vector of matches costs more than the
+                // scan itself (page faults on every large allocation).
                 let mut next_free = 0;
-                for m in all {
-                    if m.first >= next_free {
+                all.retain(|m| {
+                    let keep = m.first >= next_free;
+                    if keep {
                         next_free = m.last;
-                        out.push(m);
                     }
-                }
-                out
+                    keep
+                });
+                all
             }
         }
     }
 
     /// Walks the FST from token `i`, pushing (end token, value) for every
     /// complete key.
-    fn walk<D: AsRef<[u8]>>(&self, fst: &fst::raw::Fst<D>, tokens: &[Token], i: usize, found: &mut Vec<(usize, u64)>) {
-        let mut node = fst.root();
-        let mut out = Output::zero();
-        for (j, tok) in tokens.iter().enumerate().take(i + MAX_PHRASE_TOKENS).skip(i) {
-            if tok.kind == TokenKind::Punct {
+    fn walk<D: AsRef<[u8]>>(&mut self, layer: usize, fst: &fst::raw::Fst<D>, tokens: &[Token], i: usize, found: &mut Vec<(usize, u64)>) {
+        let mut addr = fst.root().addr();
+        let mut out = 0u64;
+        for (j, token) in tokens.iter().enumerate().take(i + MAX_PHRASE_TOKENS).skip(i) {
+            if token.kind == TokenKind::Punct {
                 break;
             }
-            if j > i {
-                match step(fst, node, b' ') {
-                    Some((n, o)) => {
-                        node = n;
-                        out = out.cat(o);
+            let (a, b) = self.bounds[j];
+            let tok = &self.norm[a as usize..b as usize];
+            let memo = &mut self.memo[layer];
+            let hit = memo.get(tok).and_then(|v| v.iter().find(|e| e.0 == addr)).map(|e| e.1);
+            let next = match hit {
+                Some(r) => r,
+                None => {
+                    let r = walk_bytes(fst, addr, j > i, tok.as_bytes());
+                    if memo.len() > 1 << 16 { memo.clear(); }
+                    match memo.get_mut(tok) {
+                        Some(v) => v.push((addr, r)),
+                        None => { memo.insert(tok.into(), vec![(addr, r)]); }
                     }
-                    None => break,
+                    r
                 }
-            }
-            let mut ok = true;
-            for &b in self.normalized(j).as_bytes() {
-                match step(fst, node, b) {
-                    Some((n, o)) => {
-                        node = n;
-                        out = out.cat(o);
-                    }
-                    None => {
-                        ok = false;
-                        break;
-                    }
-                }
-            }
-            if !ok {
-                break;
-            }
-            if node.is_final() {
-                found.push((j + 1, out.cat(node.final_output()).value()));
+            };
+            let Some((n, o, fin)) = next else { break };
+            addr = n;
+            out += o;
+            if let Some(f) = fin {
+                found.push((j + 1, out + f));
             }
         }
     }
+}
+
+fn walk_bytes<D: AsRef<[u8]>>(fst: &fst::raw::Fst<D>, addr: usize, space: bool, bytes: &[u8]) -> Option<Step> {
+    let mut node = fst.node(addr);
+    let mut out = Output::zero();
+    if space {
+        let (n, o) = step(fst, node, b' ')?;
+        node = n;
+        out = out.cat(o);
+    }
+    for &b in bytes {
+        let (n, o) = step(fst, node, b)?;
+        node = n;
+        out = out.cat(o);
+    }
+    Some((node.addr(), out.value(), node.is_final().then(|| node.final_output().value())))
 }
 
 #[inline]
