@@ -297,7 +297,13 @@ impl Decoder {
                 if start < i {
                     bounds.push(start..i);
                 }
-                start = if i < tokens.len() && (tokens[i].ends_sentence(text) || excluded(&tokens[i])) { i + 1 } else { i };
+                start = if i < tokens.len()
+                    && (tokens[i].ends_sentence(text) || excluded(&tokens[i]))
+                {
+                    i + 1
+                } else {
+                    i
+                };
             }
         }
         for t in &tokens {
@@ -306,7 +312,8 @@ impl Decoder {
             }
         }
 
-        let mut by_first: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
+        let mut by_first: std::collections::HashMap<usize, Vec<usize>> =
+            std::collections::HashMap::new();
         for (k, m) in matches.iter().enumerate() {
             by_first.entry(m.first).or_default().push(k);
         }
@@ -337,8 +344,11 @@ impl Decoder {
                 self.viterbi(&units, &prepared, &mut analysis);
             }
         }
-        analysis.spinnable_words =
-            tokens.iter().enumerate().filter(|(i, t)| spinnable[*i] && t.kind == TokenKind::Word).count();
+        analysis.spinnable_words = tokens
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| spinnable[*i] && t.kind == TokenKind::Word)
+            .count();
         analysis.spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
         analysis.tokens = tokens;
         analysis
@@ -381,7 +391,8 @@ impl Decoder {
 
     fn channel(&self, c: &Candidate<'_>) -> f32 {
         let p = &self.params;
-        p.prior_rate.log10() - (1.0 - p.prior_rate).log10() + p.channel_scale * c.weight.max(1e-8).log10()
+        p.prior_rate.log10() - (1.0 - p.prior_rate).log10()
+            + p.channel_scale * c.weight.max(1e-8).log10()
             - p.change_cost
     }
 
@@ -413,27 +424,36 @@ impl Decoder {
         for (k, u) in units.iter().enumerate() {
             unit_index[u.token - base] = k;
         }
-        let unit_of = |ti: usize| unit_index.get(ti.wrapping_sub(base)).copied().filter(|&k| k != usize::MAX);
+        let unit_of =
+            |ti: usize| unit_index.get(ti.wrapping_sub(base)).copied().filter(|&k| k != usize::MAX);
         let bos = self.lm.bos();
         let mut out = Vec::new();
         for (k, cands) in arcs {
             let m = &matches[k];
-            let (Some(first), Some(last_incl)) = (unit_of(m.first), unit_of(m.last - 1)) else { continue };
+            let (Some(first), Some(last_incl)) = (unit_of(m.first), unit_of(m.last - 1)) else {
+                continue;
+            };
             let last = last_incl + 1;
-            let before: Vec<WordId> =
-                units[first.saturating_sub(2)..first].iter().flat_map(|u| u.ids.iter().copied()).collect();
+            let before: Vec<WordId> = units[first.saturating_sub(2)..first]
+                .iter()
+                .flat_map(|u| u.ids.iter().copied())
+                .collect();
             let (w2, w1) = ctx2(&before, bos);
-            let mut after: Vec<WordId> = units[last..].iter().flat_map(|u| u.ids.iter().copied()).take(2).collect();
+            let mut after: Vec<WordId> =
+                units[last..].iter().flat_map(|u| u.ids.iter().copied()).take(2).collect();
             if after.len() < 2 {
                 after.push(self.lm.eos());
             }
-            let observed: Vec<WordId> = units[first..last].iter().flat_map(|u| u.ids.iter().copied()).collect();
+            let observed: Vec<WordId> =
+                units[first..last].iter().flat_map(|u| u.ids.iter().copied()).collect();
             // Fast accept: a word the model has seen in this very trigram on
             // both sides reads as written; spinners' swaps rarely do.
             if p.fast_accept_order > 0 && observed.len() == 1 {
                 let o = observed[0];
                 let order = p.fast_accept_order;
-                if self.lm.lookup(w2, w1, o).order >= order && self.lm.lookup(w1, o, after[0]).order >= order {
+                if self.lm.lookup(w2, w1, o).order >= order
+                    && self.lm.lookup(w1, o, after[0]).order >= order
+                {
                     continue;
                 }
             }
@@ -460,7 +480,8 @@ impl Decoder {
             scored.sort_by(|a, b| b.0.total_cmp(&a.0));
             scored.truncate(p.window_candidates.max(p.lattice_candidates));
             for (score, ci) in scored.iter_mut() {
-                *score = self.window(w2, w1, self.cand_ids(&cands[*ci]), &after) + self.channel(&cands[*ci]);
+                *score = self.window(w2, w1, self.cand_ids(&cands[*ci]), &after)
+                    + self.channel(&cands[*ci]);
             }
             scored.sort_by(|a, b| b.0.total_cmp(&a.0));
             let Some(&(best_score, best_ix)) = scored.first() else { continue };
@@ -532,7 +553,13 @@ impl Decoder {
                 let keep = if st.changed { keep_after_change } else { 0.0 };
                 relax(
                     &mut states[i + 1],
-                    State { w2, w1, changed: false, score: st.score + s + keep, back: Some((i, si, Edge::Keep)) },
+                    State {
+                        w2,
+                        w1,
+                        changed: false,
+                        score: st.score + s + keep,
+                        back: Some((i, si, Edge::Keep)),
+                    },
                 );
                 let bonus = if st.changed { follow_bonus } else { 0.0 };
                 for &ai in &arcs_at[i] {
@@ -578,22 +605,30 @@ impl Decoder {
         for &(at, edge) in &path {
             match edge {
                 Edge::Keep => chosen_ids.push((at, units[at].ids.clone())),
-                Edge::Replace { arc, cand } => chosen_ids.push((at, arcs[arc].cands[cand].ids.clone())),
+                Edge::Replace { arc, cand } => {
+                    chosen_ids.push((at, arcs[arc].cands[cand].ids.clone()))
+                }
             }
         }
         for (step, &(_, edge)) in path.iter().enumerate() {
             let Edge::Replace { arc, cand } = edge else { continue };
             let a = &arcs[arc];
             let c = &a.cands[cand];
-            let before: Vec<WordId> = chosen_ids[..step].iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
+            let before: Vec<WordId> =
+                chosen_ids[..step].iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
             let (w2, w1) = ctx2(&before, bos);
-            let mut after: Vec<WordId> =
-                chosen_ids[step + 1..].iter().flat_map(|(_, ids)| ids.iter().copied()).take(2).collect();
+            let mut after: Vec<WordId> = chosen_ids[step + 1..]
+                .iter()
+                .flat_map(|(_, ids)| ids.iter().copied())
+                .take(2)
+                .collect();
             if after.len() < 2 {
                 after.push(eos);
             }
-            let observed: Vec<WordId> = units[a.first..a.last].iter().flat_map(|u| u.ids.iter().copied()).collect();
-            let gain = self.window(w2, w1, &c.ids, &after) + c.channel - self.window(w2, w1, &observed, &after);
+            let observed: Vec<WordId> =
+                units[a.first..a.last].iter().flat_map(|u| u.ids.iter().copied()).collect();
+            let gain = self.window(w2, w1, &c.ids, &after) + c.channel
+                - self.window(w2, w1, &observed, &after);
             let span = &mut analysis.spans[a.span_ix];
             span.original = c.original.clone();
             span.sources = c.sources;
@@ -630,7 +665,9 @@ fn ctx2(before: &[WordId], bos: WordId) -> (WordId, WordId) {
 
 /// Adds a state, merging it with one of the same history (the better wins).
 fn relax(states: &mut Vec<State>, s: State) {
-    if let Some(old) = states.iter_mut().find(|o| o.w2 == s.w2 && o.w1 == s.w1 && o.changed == s.changed) {
+    if let Some(old) =
+        states.iter_mut().find(|o| o.w2 == s.w2 && o.w1 == s.w1 && o.changed == s.changed)
+    {
         if s.score > old.score {
             *old = s;
         }

@@ -158,8 +158,11 @@ impl Scorer {
     pub fn report(&self, text: &str, analysis: &Analysis) -> Report {
         let c = &self.calibration;
         let raw = Scorer::raw_rate(analysis);
-        let spin_rate =
-            if analysis.words == 0 { 0.0 } else { (c.rate_slope * raw + c.rate_intercept).clamp(0.0, 1.0) };
+        let spin_rate = if analysis.words == 0 {
+            0.0
+        } else {
+            (c.rate_slope * raw + c.rate_intercept).clamp(0.0, 1.0)
+        };
         let score = if analysis.words == 0 {
             0.0
         } else {

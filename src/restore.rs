@@ -82,7 +82,13 @@ impl Restorer {
             out.push_str(&text[at..span.start]);
             out.push_str(&new);
             at = span.end;
-            edits.push(Edit { start: span.start, end: span.end, old: old.to_string(), new, confidence: span.confidence });
+            edits.push(Edit {
+                start: span.start,
+                end: span.end,
+                old: old.to_string(),
+                new,
+                confidence: span.confidence,
+            });
         }
         out.push_str(&text[at..]);
         Restored { text: out, edits }
@@ -124,8 +130,14 @@ mod tests {
         assert_eq!(match_case("streams", "jets"), "jets");
         assert_eq!(match_case("Streams", "jets"), "Jets");
         assert_eq!(match_case("STREAMS", "jets"), "JETS");
-        assert_eq!(match_case("Discontinuance Of Threats", "cessation of hostilities"), "Cessation Of Hostilities");
-        assert_eq!(match_case("Discontinuance of threats", "cessation of hostilities"), "Cessation of hostilities");
+        assert_eq!(
+            match_case("Discontinuance Of Threats", "cessation of hostilities"),
+            "Cessation Of Hostilities"
+        );
+        assert_eq!(
+            match_case("Discontinuance of threats", "cessation of hostilities"),
+            "Cessation of hostilities"
+        );
         assert_eq!(match_case("Éclat", "ébène"), "Ébène");
     }
 }

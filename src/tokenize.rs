@@ -86,7 +86,10 @@ pub fn tokenize_into(input: &str, out: &mut Vec<Token>) {
                     if tok.kind == TokenKind::Number && classify(w2) == Some(TokenKind::Word) {
                         tok.kind = TokenKind::Word;
                     }
-                } else if next == "." && tok.kind == TokenKind::Word && is_abbreviation(tok.text(input)) {
+                } else if next == "."
+                    && tok.kind == TokenKind::Word
+                    && is_abbreviation(tok.text(input))
+                {
                     segments.next();
                     tok.end += 1;
                     break;
@@ -189,8 +192,12 @@ impl<'a> Segments<'a> {
                 if q + 1 < e {
                     let (prev, next) = (b[q - 1], b[q + 1]);
                     // WB6/7: letter (MidLetter | MidNumLetQ) letter; WB11/12: digit (MidNum | MidNumLetQ) digit.
-                    let letters = matches!(c, b':' | b'.' | b'\'') && prev.is_ascii_alphabetic() && next.is_ascii_alphabetic();
-                    let digits = matches!(c, b',' | b';' | b'.' | b'\'') && prev.is_ascii_digit() && next.is_ascii_digit();
+                    let letters = matches!(c, b':' | b'.' | b'\'')
+                        && prev.is_ascii_alphabetic()
+                        && next.is_ascii_alphabetic();
+                    let digits = matches!(c, b',' | b';' | b'.' | b'\'')
+                        && prev.is_ascii_digit()
+                        && next.is_ascii_digit();
                     if letters || digits {
                         q += 2;
                         continue;
@@ -233,7 +240,9 @@ fn is_hyphen(seg: &str) -> bool {
 /// initials like "J. Smith" stay one token.
 fn is_abbreviation(word: &str) -> bool {
     if word.contains('.') {
-        return word.split('.').all(|p| !p.is_empty() && p.chars().count() <= 2 && p.chars().all(char::is_alphabetic));
+        return word.split('.').all(|p| {
+            !p.is_empty() && p.chars().count() <= 2 && p.chars().all(char::is_alphabetic)
+        });
     }
     let mut chars = word.chars();
     matches!((chars.next(), chars.next()), (Some(c), None) if c.is_uppercase())
@@ -290,22 +299,32 @@ mod tests {
             let Some(kind) = classify(seg) else { continue };
             let mut tok = Token { start, end: start + seg.len(), kind };
             if kind != TokenKind::Punct {
-                loop {
-                    let Some(&(next_start, next)) = segments.peek() else { break };
-                    if next_start != tok.end { break; }
+                while let Some(&(next_start, next)) = segments.peek() {
+                    if next_start != tok.end {
+                        break;
+                    }
                     if is_hyphen(next) {
                         let after = next_start + next.len();
                         let rest = &input[after..];
-                        if !rest.chars().next().is_some_and(char::is_alphanumeric) { break; }
+                        if !rest.chars().next().is_some_and(char::is_alphanumeric) {
+                            break;
+                        }
                         segments.next();
                         let Some((s2, w2)) = segments.next() else { break };
                         tok.end = s2 + w2.len();
-                        if tok.kind == TokenKind::Number && classify(w2) == Some(TokenKind::Word) { tok.kind = TokenKind::Word; }
-                    } else if next == "." && tok.kind == TokenKind::Word && is_abbreviation(tok.text(input)) {
+                        if tok.kind == TokenKind::Number && classify(w2) == Some(TokenKind::Word) {
+                            tok.kind = TokenKind::Word;
+                        }
+                    } else if next == "."
+                        && tok.kind == TokenKind::Word
+                        && is_abbreviation(tok.text(input))
+                    {
                         segments.next();
                         tok.end += 1;
                         break;
-                    } else { break; }
+                    } else {
+                        break;
+                    }
                 }
             }
             out.push(tok);
@@ -327,33 +346,27 @@ mod tests {
 
     #[test]
     fn words_punctuation_and_numbers() {
-        assert_eq!(texts("The war, in 2005, cost 3.5 bn."), [
-            "The", "war", ",", "in", "2005", ",", "cost", "3.5", "bn", "."
-        ]);
+        assert_eq!(
+            texts("The war, in 2005, cost 3.5 bn."),
+            ["The", "war", ",", "in", "2005", ",", "cost", "3.5", "bn", "."]
+        );
     }
 
     #[test]
     fn compounds_contractions_abbreviations() {
-        assert_eq!(texts("Moscow-supported rebels couldn't reach the U.S. base."), [
-            "Moscow-supported",
-            "rebels",
-            "couldn't",
-            "reach",
-            "the",
-            "U.S.",
-            "base",
-            "."
-        ]);
-        assert_eq!(texts("a well-known, long-term 24-hour plan"), [
-            "a",
-            "well-known",
-            ",",
-            "long-term",
-            "24-hour",
-            "plan"
-        ]);
+        assert_eq!(
+            texts("Moscow-supported rebels couldn't reach the U.S. base."),
+            ["Moscow-supported", "rebels", "couldn't", "reach", "the", "U.S.", "base", "."]
+        );
+        assert_eq!(
+            texts("a well-known, long-term 24-hour plan"),
+            ["a", "well-known", ",", "long-term", "24-hour", "plan"]
+        );
         // A dash between spaced words, or a trailing hyphen, does not join.
-        assert_eq!(texts("war - peace pre- and post"), ["war", "-", "peace", "pre", "-", "and", "post"]);
+        assert_eq!(
+            texts("war - peace pre- and post"),
+            ["war", "-", "peace", "pre", "-", "and", "post"]
+        );
     }
 
     #[test]

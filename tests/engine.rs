@@ -20,7 +20,8 @@ fn unspin() -> Command {
 }
 
 fn example(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)).unwrap()
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name))
+        .unwrap()
 }
 
 /// Compares `actual` with the snapshot file; `UPDATE_SNAPSHOTS=1` rewrites it.
@@ -84,7 +85,13 @@ fn restoring_clean_text_changes_at_most_one_percent() {
     let clean = example("clean-news.txt");
     let r = restorer.restore(&clean, &[]);
     let changed: usize = r.edits.iter().map(|e| words(&e.old)).sum();
-    assert!(changed * 100 <= words(&clean), "{} of {} words changed: {:?}", changed, words(&clean), r.edits);
+    assert!(
+        changed * 100 <= words(&clean),
+        "{} of {} words changed: {:?}",
+        changed,
+        words(&clean),
+        r.edits
+    );
 }
 
 #[test]
@@ -106,28 +113,34 @@ fn spun_paragraph_is_detected_and_partly_restored() {
     assert_eq!(rc.label, Label::Clean, "{rc:?}");
     assert!(rs.score > 0.5 && rc.score < 0.5);
     let restored = Restorer::new(decoder()).restore(&spun, &[]).text;
-    for phrase in ["cessation of hostilities", "intelligence sharing", "peace process", "civil war"] {
+    for phrase in ["cessation of hostilities", "intelligence sharing", "peace process", "civil war"]
+    {
         assert!(restored.contains(phrase), "{phrase:?} not restored in {restored}");
     }
 }
 
 #[test]
 fn score_text_summary_snapshot() {
-    let out = unspin().args(["score", "examples/spun-news.txt", "--color", "never"]).output().unwrap();
+    let out =
+        unspin().args(["score", "examples/spun-news.txt", "--color", "never"]).output().unwrap();
     assert!(out.status.success());
     snapshot("score-spun-news.txt", &String::from_utf8(out.stdout).unwrap());
 }
 
 #[test]
 fn restore_diff_snapshot() {
-    let out = unspin().args(["restore", "examples/spun-news.txt", "--format", "diff", "--color", "never"]).output().unwrap();
+    let out = unspin()
+        .args(["restore", "examples/spun-news.txt", "--format", "diff", "--color", "never"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     snapshot("restore-spun-news.diff", &String::from_utf8(out.stdout).unwrap());
 }
 
 #[test]
 fn score_formats() {
-    let json = unspin().args(["score", "examples/spun-news.txt", "--format", "json"]).output().unwrap();
+    let json =
+        unspin().args(["score", "examples/spun-news.txt", "--format", "json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     for field in ["words", "spans", "spin_rate", "score", "label", "lexicon"] {
         assert!(v.get(field).is_some(), "json lacks {field}: {v}");
@@ -137,18 +150,31 @@ fn score_formats() {
         assert!(span.get(field).is_some(), "span lacks {field}");
     }
 
-    let jsonl = unspin().args(["score", "examples/spun-news.txt", "examples/clean-news.txt", "--format", "jsonl"]).output().unwrap();
+    let jsonl = unspin()
+        .args(["score", "examples/spun-news.txt", "examples/clean-news.txt", "--format", "jsonl"])
+        .output()
+        .unwrap();
     let lines: Vec<_> = std::str::from_utf8(&jsonl.stdout).unwrap().lines().collect();
     assert_eq!(lines.len(), 2);
-    let labels: Vec<String> =
-        lines.iter().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["label"].as_str().unwrap().to_string()).collect();
+    let labels: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["label"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
     assert_ne!(labels[0], "clean");
     assert_eq!(labels[1], "clean");
 
-    let csv = unspin().args(["score", "examples/spun-news.txt", "--format", "csv"]).output().unwrap();
+    let csv =
+        unspin().args(["score", "examples/spun-news.txt", "--format", "csv"]).output().unwrap();
     let text = String::from_utf8(csv.stdout).unwrap();
     let header = text.lines().next().unwrap();
-    for col in ["source", "words", "spans", "spin_rate", "score", "label", "top_spans", "lexicon", "error"] {
+    for col in
+        ["source", "words", "spans", "spin_rate", "score", "label", "top_spans", "lexicon", "error"]
+    {
         assert!(header.split(',').any(|c| c == col), "csv lacks {col}: {header}");
     }
     assert_eq!(text.lines().count(), 2);
@@ -164,8 +190,14 @@ fn fail_on_and_exit_codes() {
 
 #[test]
 fn restore_formats() {
-    let out = unspin().args(["restore", "-", "--format", "json"]).write_stdin(example("spun-news.txt")).output().unwrap();
-    let v: serde_json::Value = serde_json::from_str(std::str::from_utf8(&out.stdout).unwrap().lines().next().unwrap()).unwrap();
+    let out = unspin()
+        .args(["restore", "-", "--format", "json"])
+        .write_stdin(example("spun-news.txt"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(std::str::from_utf8(&out.stdout).unwrap().lines().next().unwrap())
+            .unwrap();
     let input = example("spun-news.txt");
     let edits = v["edits"].as_array().unwrap();
     assert!(!edits.is_empty());
@@ -176,6 +208,9 @@ fn restore_formats() {
     let text = unspin().args(["restore", "examples/spun-news.txt"]).output().unwrap();
     assert_eq!(String::from_utf8(text.stdout).unwrap(), v["text"].as_str().unwrap());
     // --min-confidence 1 makes no edit: the output is the input.
-    let none = unspin().args(["restore", "examples/spun-news.txt", "--min-confidence", "1"]).output().unwrap();
+    let none = unspin()
+        .args(["restore", "examples/spun-news.txt", "--min-confidence", "1"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8(none.stdout).unwrap(), input);
 }

@@ -822,12 +822,19 @@ fn html_with_a_wrong_declared_charset_still_reads() {
         page.extend_from_slice(b"<p>The small caf\xe9 by the harbour opened early on Saturday, and the stalls along the quay filled with bread, cheese and late apples before the ferry came in.</p>");
     }
     page.extend_from_slice(b"</article></body></html>");
-    let docs: Vec<Document> = unspin::input::read_input("wrong-charset.html", std::io::Cursor::new(page), &defaults()).collect();
+    let docs: Vec<Document> =
+        unspin::input::read_input("wrong-charset.html", std::io::Cursor::new(page), &defaults())
+            .collect();
     assert_eq!(docs.len(), 1);
     let doc = &docs[0];
     assert!(doc.error.is_none(), "{:?}", doc.error);
     assert!(doc.text.contains("opened early on Saturday"), "{}", doc.text);
-    assert!(doc.text.contains("caf\u{e9}") || !doc.warnings.is_empty(), "{} {:?}", doc.text, doc.warnings);
+    assert!(
+        doc.text.contains("caf\u{e9}") || !doc.warnings.is_empty(),
+        "{} {:?}",
+        doc.text,
+        doc.warnings
+    );
 }
 
 #[test]

@@ -74,17 +74,27 @@ pub struct EvalArgs {
 /// Runs `unspin eval`.
 pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     let t0 = Instant::now();
-    let corpus = eval::load_corpus(&args.data.join("bbc"))
-        .map_err(|e| anyhow::anyhow!("{}: {e} (the BBC corpus is needed)", args.data.join("bbc").display()))?;
+    let corpus = eval::load_corpus(&args.data.join("bbc")).map_err(|e| {
+        anyhow::anyhow!("{}: {e} (the BBC corpus is needed)", args.data.join("bbc").display())
+    })?;
     let take = |parity: usize| -> Vec<(String, String)> {
         let it = corpus.iter().enumerate().filter(|(i, _)| i % 2 == parity).map(|(_, d)| d.clone());
-        if args.docs > 0 { it.take(args.docs).collect() } else { it.collect() }
+        if args.docs > 0 {
+            it.take(args.docs).collect()
+        } else {
+            it.collect()
+        }
     };
     let (calib_docs, test_docs) = (take(0), take(1));
     let spinner = Spinner::from_lexicon(&Lexicon::embedded());
     let calib = eval::prepare(&calib_docs, &spinner, &args.rates, args.seed);
     let test = eval::prepare(&test_docs, &spinner, &args.rates, args.seed ^ 0xABCD);
-    eprintln!("eval: {} + {} documents spun in {:.1}s", calib.len(), test.len(), t0.elapsed().as_secs_f32());
+    eprintln!(
+        "eval: {} + {} documents spun in {:.1}s",
+        calib.len(),
+        test.len(),
+        t0.elapsed().as_secs_f32()
+    );
 
     let base = common::decoder(global)?;
     let mut params = base.params().clone();
@@ -134,10 +144,14 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
         }
         if let Ok((cases, _)) = eval::tortured_cases(&args.data.join("tortured-phrases.json")) {
             let r = eval::tortured_word_ranks(lex, &cases);
-            eprintln!("diagnose: tortured words: rank 1: {}, 2-4: {}, 5-16: {}, 17-64: {}, absent: {}", r[0], r[1], r[2], r[3], r[4]);
+            eprintln!(
+                "diagnose: tortured words: rank 1: {}, 2-4: {}, 5-16: {}, 17-64: {}, absent: {}",
+                r[0], r[1], r[2], r[3], r[4]
+            );
         }
     }
-    let k30 = args.rates.iter().position(|r| (r - 0.3).abs() < 1e-6).unwrap_or(args.rates.len() / 2);
+    let k30 =
+        args.rates.iter().position(|r| (r - 0.3).abs() < 1e-6).unwrap_or(args.rates.len() / 2);
     if args.grid {
         let mut best: Option<(f32, Params)> = None;
         for prior_rate in [0.05f32, 0.1, 0.2, 0.3] {
@@ -157,7 +171,11 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
                     let fe30 = spun.false_edited_words as f32 / spun.untouched_words.max(1) as f32;
                     eprintln!("grid r={prior_rate} λ={channel_scale} c={change_cost}: exact@30 {:.3} false-edit clean {:.4} @30 {:.4}", ex, fe, fe30);
                     // Most exact restorations while false edits stay under 0.8%.
-                    let objective = if fe <= 0.008 && fe30 <= 0.008 { ex } else { ex - 10.0 * (fe.max(fe30) - 0.008) };
+                    let objective = if fe <= 0.008 && fe30 <= 0.008 {
+                        ex
+                    } else {
+                        ex - 10.0 * (fe.max(fe30) - 0.008)
+                    };
                     if best.as_ref().is_none_or(|(b, _)| objective > *b) {
                         best = Some((objective, p));
                     }
@@ -172,8 +190,14 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     let calib_out = eval::run(&decoder, &calib);
     let cal = eval::fit_calibration(&calib, &calib_out, 0.995);
     let test_out = eval::run(&decoder, &test);
-    let bytes: usize = test.iter().map(|c| c.clean.len() + c.spun.iter().map(|s| s.1.text.len()).sum::<usize>()).sum::<usize>()
-        + calib.iter().map(|c| c.clean.len() + c.spun.iter().map(|s| s.1.text.len()).sum::<usize>()).sum::<usize>();
+    let bytes: usize = test
+        .iter()
+        .map(|c| c.clean.len() + c.spun.iter().map(|s| s.1.text.len()).sum::<usize>())
+        .sum::<usize>()
+        + calib
+            .iter()
+            .map(|c| c.clean.len() + c.spun.iter().map(|s| s.1.text.len()).sum::<usize>())
+            .sum::<usize>();
     eprintln!("eval: decoded {:.1} MB in {:.1}s", bytes as f32 / 1e6, t1.elapsed().as_secs_f32());
     let mut summary = eval::summarize(&test, &test_out, &cal, &args.rates);
     if !args.no_tortured {

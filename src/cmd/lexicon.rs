@@ -93,7 +93,9 @@ pub enum FormatArg {
 pub fn load(global: &Global) -> anyhow::Result<Lexicon> {
     let mut layers = Vec::new();
     for path in &global.lexicons {
-        layers.push(Lexicon::open(path).with_context(|| format!("loading lexicon {}", path.display()))?);
+        layers.push(
+            Lexicon::open(path).with_context(|| format!("loading lexicon {}", path.display()))?,
+        );
     }
     if !global.lexicon_only {
         layers.push(Lexicon::embedded());
@@ -138,11 +140,23 @@ pub fn run(global: &Global, cmd: LexiconCommand) -> anyhow::Result<ExitCode> {
             }
             writeln!(out, "content_hash\t{}", lex.content_hash())?;
         }
-        LexiconCommand::Build { sources, output, format, strict, max_per_key, name, notes, keep_order } => {
+        LexiconCommand::Build {
+            sources,
+            output,
+            format,
+            strict,
+            max_per_key,
+            name,
+            notes,
+            keep_order,
+        } => {
             let name = name.unwrap_or_else(|| {
-                output.file_name().map_or_else(|| "user".into(), |n| n.to_string_lossy().into_owned())
+                output
+                    .file_name()
+                    .map_or_else(|| "user".into(), |n| n.to_string_lossy().into_owned())
             });
-            let mut builder = LexiconBuilder::new(&name).max_per_key(max_per_key).keep_order(keep_order);
+            let mut builder =
+                LexiconBuilder::new(&name).max_per_key(max_per_key).keep_order(keep_order);
             for n in &notes {
                 builder.built_from(n);
             }
@@ -184,10 +198,12 @@ pub fn run(global: &Global, cmd: LexiconCommand) -> anyhow::Result<ExitCode> {
 /// Writes `bytes` to a temporary file beside `path` and renames it, so a
 /// crash never leaves a partial file under the final name.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let dir =
+        path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     Ok(())
 }

@@ -57,14 +57,21 @@ pub fn load_corpus(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
 }
 
 /// Spins every document at every rate (deterministically from `seed`).
-pub fn prepare(docs: &[(String, String)], spinner: &Spinner, rates: &[f32], seed: u64) -> Vec<Case> {
+pub fn prepare(
+    docs: &[(String, String)],
+    spinner: &Spinner,
+    rates: &[f32],
+    seed: u64,
+) -> Vec<Case> {
     docs.par_iter()
         .enumerate()
         .map(|(i, (name, text))| {
             let spun = rates
                 .iter()
                 .enumerate()
-                .map(|(k, &r)| (r, spinner.spin(text, r, &mut Rng::new(seed ^ ((i as u64) << 8) ^ k as u64))))
+                .map(|(k, &r)| {
+                    (r, spinner.spin(text, r, &mut Rng::new(seed ^ ((i as u64) << 8) ^ k as u64)))
+                })
                 .collect();
             Case { name: name.clone(), clean: text.clone(), spun }
         })
@@ -105,7 +112,10 @@ pub fn run(decoder: &Decoder, cases: &[Case]) -> Vec<CaseOutcome> {
     };
     cases
         .par_iter()
-        .map(|c| CaseOutcome { clean: one(&c.clean), spun: c.spun.iter().map(|(_, d)| one(&d.text)).collect() })
+        .map(|c| CaseOutcome {
+            clean: one(&c.clean),
+            spun: c.spun.iter().map(|(_, d)| one(&d.text)).collect(),
+        })
         .collect()
 }
 
@@ -135,7 +145,9 @@ impl std::ops::AddAssign for RestoreCounts {
 pub fn restore_counts(doc: &SpunDoc, outcome: &Outcome) -> RestoreCounts {
     let mut c = RestoreCounts { swaps: doc.swaps.len(), ..Default::default() };
     for s in &doc.swaps {
-        if outcome.edits.iter().any(|(a, b, new)| *a == s.start && *b == s.end && new.to_lowercase() == s.original.to_lowercase()) {
+        if outcome.edits.iter().any(|(a, b, new)| {
+            *a == s.start && *b == s.end && new.to_lowercase() == s.original.to_lowercase()
+        }) {
             c.exact += 1;
         }
     }
@@ -180,7 +192,11 @@ pub fn auc(pos: &[f32], neg: &[f32]) -> f32 {
 /// Fits the detector's calibration on a split's outcomes: a least-squares
 /// line from raw evidence to the true rate, and a threshold just above the
 /// clean documents' rates.
-pub fn fit_calibration(cases: &[Case], outcomes: &[CaseOutcome], clean_quantile: f32) -> Calibration {
+pub fn fit_calibration(
+    cases: &[Case],
+    outcomes: &[CaseOutcome],
+    clean_quantile: f32,
+) -> Calibration {
     let mut xs = Vec::new();
     let mut ys = Vec::new();
     for (c, o) in cases.iter().zip(outcomes) {
@@ -197,7 +213,8 @@ pub fn fit_calibration(cases: &[Case], outcomes: &[CaseOutcome], clean_quantile:
     let sxx: f32 = xs.iter().map(|x| (x - mx) * (x - mx)).sum();
     let slope = if sxx > 0.0 { sxy / sxx } else { 1.0 };
     let intercept = my - slope * mx;
-    let mut cal = Calibration { rate_slope: slope, rate_intercept: intercept, ..Default::default() };
+    let mut cal =
+        Calibration { rate_slope: slope, rate_intercept: intercept, ..Default::default() };
     // The threshold is for long documents; short ones add the margin.
     let mut clean_rates: Vec<f32> = outcomes
         .iter()
@@ -207,7 +224,8 @@ pub fn fit_calibration(cases: &[Case], outcomes: &[CaseOutcome], clean_quantile:
         })
         .collect();
     clean_rates.sort_by(f32::total_cmp);
-    let k = ((clean_rates.len() as f32 * clean_quantile) as usize).min(clean_rates.len().saturating_sub(1));
+    let k = ((clean_rates.len() as f32 * clean_quantile) as usize)
+        .min(clean_rates.len().saturating_sub(1));
     let q = clean_rates.get(k).copied().unwrap_or(0.0);
     cal.threshold = q + 0.005;
     cal
@@ -272,7 +290,9 @@ pub fn tortured_scores(decoder: &Decoder, cases: &[TorturedCase]) -> (usize, usi
             let r = restorer.apply(&c.sentence, &a);
             let (head, tail) = (&c.sentence[..c.span.0], &c.sentence[c.span.1..]);
             let restored = r.text.to_lowercase();
-            let exact = c.expected.iter().any(|e| restored == format!("{}{}{}", head.to_lowercase(), e, tail.to_lowercase()));
+            let exact = c.expected.iter().any(|e| {
+                restored == format!("{}{}{}", head.to_lowercase(), e, tail.to_lowercase())
+            });
             (flagged, exact as usize)
         })
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
@@ -298,12 +318,22 @@ pub struct Summary {
 }
 
 /// Scores the test split with a fitted calibration.
-pub fn summarize(cases: &[Case], outcomes: &[CaseOutcome], cal: &Calibration, rates: &[f32]) -> Summary {
+pub fn summarize(
+    cases: &[Case],
+    outcomes: &[CaseOutcome],
+    cal: &Calibration,
+    rates: &[f32],
+) -> Summary {
     let mut s = Summary { test_docs: cases.len(), ..Default::default() };
     let report = |o: &Outcome| {
-        let rate = if o.words == 0 { 0.0 } else { (cal.rate_slope * o.raw_rate + cal.rate_intercept).clamp(0.0, 1.0) };
+        let rate = if o.words == 0 {
+            0.0
+        } else {
+            (cal.rate_slope * o.raw_rate + cal.rate_intercept).clamp(0.0, 1.0)
+        };
         let t = cal.threshold + cal.short_doc_margin / (o.words.max(1) as f32).sqrt();
-        let score = if o.words == 0 { 0.0 } else { 1.0 / (1.0 + (-cal.score_slope * (rate - t)).exp()) };
+        let score =
+            if o.words == 0 { 0.0 } else { 1.0 / (1.0 + (-cal.score_slope * (rate - t)).exp()) };
         let label = if score < 0.5 {
             Label::Clean
         } else if rate >= cal.heavy_rate {
@@ -315,7 +345,8 @@ pub fn summarize(cases: &[Case], outcomes: &[CaseOutcome], cal: &Calibration, ra
     };
     let clean: Vec<(f32, f32, Label)> = outcomes.iter().map(|o| report(&o.clean)).collect();
     let clean_scores: Vec<f32> = clean.iter().map(|c| c.1).collect();
-    s.clean_flagged = clean.iter().filter(|c| c.2 != Label::Clean).count() as f32 / clean.len().max(1) as f32;
+    s.clean_flagged =
+        clean.iter().filter(|c| c.2 != Label::Clean).count() as f32 / clean.len().max(1) as f32;
     let mut abs_err = clean.iter().map(|c| c.0).sum::<f32>();
     let mut n_err = clean.len();
     for (k, &rate) in rates.iter().enumerate() {
@@ -342,7 +373,10 @@ pub fn summarize(cases: &[Case], outcomes: &[CaseOutcome], cal: &Calibration, ra
 /// The summary as the README's markdown table.
 pub fn markdown(s: &Summary, params: &Params, cal: &Calibration) -> String {
     let mut out = String::new();
-    out.push_str(&format!("Test split: {} BBC documents (calibration on the other {}).\n\n", s.test_docs, s.test_docs));
+    out.push_str(&format!(
+        "Test split: {} BBC documents (calibration on the other {}).\n\n",
+        s.test_docs, s.test_docs
+    ));
     out.push_str("| measure | value | target |\n|---|---|---|\n");
     for (rate, auc) in &s.auc {
         let target = match (*rate * 100.0).round() as u32 {
@@ -350,9 +384,17 @@ pub fn markdown(s: &Summary, params: &Params, cal: &Calibration) -> String {
             10 => "≥ 0.99",
             _ => "",
         };
-        out.push_str(&format!("| ROC AUC, clean vs spun at {:.0}% | {:.4} | {} |\n", rate * 100.0, auc, target));
+        out.push_str(&format!(
+            "| ROC AUC, clean vs spun at {:.0}% | {:.4} | {} |\n",
+            rate * 100.0,
+            auc,
+            target
+        ));
     }
-    out.push_str(&format!("| clean documents not labelled clean | {:.2}% | ≤ 1% |\n", s.clean_flagged * 100.0));
+    out.push_str(&format!(
+        "| clean documents not labelled clean | {:.2}% | ≤ 1% |\n",
+        s.clean_flagged * 100.0
+    ));
     out.push_str(&format!("| spin_rate mean absolute error | {:.4} | ≤ 0.03 |\n", s.rate_mae));
     for (rate, c) in &s.restore {
         let target = if (*rate * 100.0).round() as u32 == 30 { "≥ 70%" } else { "" };
@@ -407,7 +449,8 @@ pub fn candidate_ranks(lexicon: &crate::Lexicon, docs: &[&SpunDoc]) -> [usize; 5
         for s in &d.swaps {
             let cands = lexicon.lookup(&d.text[s.start..s.end]);
             let want = crate::tokenize::normalize_phrase(&s.original);
-            let rank = cands.iter().position(|c| crate::tokenize::normalize_phrase(c.original) == want);
+            let rank =
+                cands.iter().position(|c| crate::tokenize::normalize_phrase(c.original) == want);
             let bucket = match rank {
                 Some(0) => 0,
                 Some(1..=3) => 1,
@@ -428,7 +471,9 @@ pub fn tortured_word_ranks(lexicon: &crate::Lexicon, cases: &[TorturedCase]) -> 
     let mut counts = [0usize; 5];
     for c in cases {
         let spun: Vec<&str> = c.sentence[c.span.0..c.span.1].split(' ').collect();
-        let Some(exp) = c.expected.iter().find(|e| e.split(' ').count() == spun.len()) else { continue };
+        let Some(exp) = c.expected.iter().find(|e| e.split(' ').count() == spun.len()) else {
+            continue;
+        };
         for (s, o) in spun.iter().zip(exp.split(' ')) {
             if *s == o {
                 continue;

@@ -83,11 +83,12 @@ impl SpunDoc {
 }
 
 const STOP: &[&str] = &[
-    "a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as",
-    "is", "are", "was", "were", "be", "been", "it", "its", "he", "she", "they", "them", "his", "her", "their",
-    "we", "us", "our", "you", "your", "i", "me", "my", "this", "that", "these", "those", "there", "not", "no",
-    "said", "says", "mr", "mrs", "ms", "will", "would", "has", "have", "had", "do", "does", "did", "can",
-    "could", "may", "might", "should", "which", "who", "what", "when", "where", "how", "than", "then", "so",
+    "a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with",
+    "from", "as", "is", "are", "was", "were", "be", "been", "it", "its", "he", "she", "they",
+    "them", "his", "her", "their", "we", "us", "our", "you", "your", "i", "me", "my", "this",
+    "that", "these", "those", "there", "not", "no", "said", "says", "mr", "mrs", "ms", "will",
+    "would", "has", "have", "had", "do", "does", "did", "can", "could", "may", "might", "should",
+    "which", "who", "what", "when", "where", "how", "than", "then", "so",
 ];
 
 /// The spinner: original phrase → synonyms it may write.
@@ -150,7 +151,9 @@ impl Spinner {
             }
             let s = t.text(text);
             let upper = s.chars().next().is_some_and(char::is_uppercase);
-            protected[i] = t.kind != TokenKind::Word || (upper && !start) || s.chars().filter(|c| c.is_uppercase()).count() > 1;
+            protected[i] = t.kind != TokenKind::Word
+                || (upper && !start)
+                || s.chars().filter(|c| c.is_uppercase()).count() > 1;
             start = false;
         }
         // Candidate positions: (first token, last token, synonyms).
@@ -180,7 +183,8 @@ impl Spinner {
             if swapped >= target {
                 break;
             }
-            if (i..j).any(|k| taken[k]) || (i > 0 && taken[i - 1]) || (j < tokens.len() && taken[j]) {
+            if (i..j).any(|k| taken[k]) || (i > 0 && taken[i - 1]) || (j < tokens.len() && taken[j])
+            {
                 continue;
             }
             let n_words = j - i;
@@ -207,7 +211,12 @@ impl Spinner {
             let new = match_case(old, syn);
             let s = out.len();
             out.push_str(&new);
-            swaps.push(Swap { start: s, end: out.len(), original: old.to_string(), original_words: j - i });
+            swaps.push(Swap {
+                start: s,
+                end: out.len(),
+                original: old.to_string(),
+                original_words: j - i,
+            });
             at = b;
         }
         out.push_str(&text[at..]);
@@ -223,19 +232,38 @@ mod tests {
     #[test]
     fn spins_at_about_the_rate_and_records_truth() {
         let mut b = LexiconBuilder::new("t");
-        for (s, o) in [("expand", "increase"), ("weight", "pressure"), ("gatherings", "groups"), ("nearby", "local")] {
-            b.add(&Entry { spun: s.into(), original: o.into(), weight: 0.5, sources: Sources::MOBY });
+        for (s, o) in [
+            ("expand", "increase"),
+            ("weight", "pressure"),
+            ("gatherings", "groups"),
+            ("nearby", "local"),
+        ] {
+            b.add(&Entry {
+                spun: s.into(),
+                original: o.into(),
+                weight: 0.5,
+                sources: Sources::MOBY,
+            });
         }
-        b.add(&Entry { spun: "streams".into(), original: "jets".into(), weight: 0.5, sources: Sources::HAND });
+        b.add(&Entry {
+            spun: "streams".into(),
+            original: "jets".into(),
+            weight: 0.5,
+            sources: Sources::HAND,
+        });
         let lex = Lexicon::from_bytes("t", b.finish().unwrap()).unwrap();
         let sp = Spinner::from_lexicon(&lex);
         assert_eq!(sp.len(), 4, "hand-written pairs are not used");
-        let text = "Increase pressure on groups. The jets flew at local time. They met Paris groups.";
+        let text =
+            "Increase pressure on groups. The jets flew at local time. They met Paris groups.";
         let doc = sp.spin(text, 0.5, &mut Rng::new(7));
         assert!(!doc.swaps.is_empty());
         for s in &doc.swaps {
             let spun = &doc.text[s.start..s.end];
-            assert!(["Expand", "expand", "weight", "gatherings", "nearby"].contains(&spun), "{spun}");
+            assert!(
+                ["Expand", "expand", "weight", "gatherings", "nearby"].contains(&spun),
+                "{spun}"
+            );
         }
         assert!(doc.text.contains("Paris"), "names stay: {}", doc.text);
         assert!(doc.text.contains("jets"));

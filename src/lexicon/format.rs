@@ -112,7 +112,9 @@ impl LexiconFile {
         let bad = |message: String| Error::Lexicon { input: name.to_string(), message };
         let data = bytes.as_ref();
         if data.len() < HEADER_LEN || &data[..8] != MAGIC {
-            return Err(bad("not an unspin lexicon (bad magic); build one with `unspin lexicon build`".into()));
+            return Err(bad(
+                "not an unspin lexicon (bad magic); build one with `unspin lexicon build`".into(),
+            ));
         }
         let version = u32::from_le_bytes(data[8..12].try_into().unwrap());
         if version != VERSION {
@@ -138,7 +140,8 @@ impl LexiconFile {
         let section = Section { bytes: bytes.clone(), start: fst_s.0, end: fst_s.1 };
         let map = fst::Map::new(section).map_err(|e| bad(format!("fst: {e}")))?;
         let owned = matches!(bytes, Bytes::Owned(_));
-        let file = LexiconFile { name: name.to_string(), map, bytes, cands, str_offsets, str_bytes, meta };
+        let file =
+            LexiconFile { name: name.to_string(), map, bytes, cands, str_offsets, str_bytes, meta };
         // A full pass over 30 MB costs ~100 ms at every start; the embedded
         // file is validated by a test instead (`embedded_lexicon_is_valid`).
         // The FST's checksum comes first: the fst crate trusts its bytes, and
@@ -193,7 +196,8 @@ impl LexiconFile {
 
     /// Original number `id`.
     pub(crate) fn string(&self, id: u32) -> &str {
-        let (a, b) = (self.str_offset(id as usize) as usize, self.str_offset(id as usize + 1) as usize);
+        let (a, b) =
+            (self.str_offset(id as usize) as usize, self.str_offset(id as usize + 1) as usize);
         let bytes = &self.bytes.as_ref()[self.str_bytes.0 + a..self.str_bytes.0 + b];
         // Validated as UTF-8 on open, and offsets were checked to be ordered;
         // a boundary inside a character would still fail here, so be safe.
@@ -296,7 +300,10 @@ impl LexiconBuilder {
     pub fn add(&mut self, entry: &Entry) -> bool {
         let spun = crate::tokenize::normalize_phrase(&entry.spun);
         let original = entry.original.split_whitespace().collect::<Vec<_>>().join(" ");
-        if spun.is_empty() || original.is_empty() || spun == crate::tokenize::normalize_phrase(&original) {
+        if spun.is_empty()
+            || original.is_empty()
+            || spun == crate::tokenize::normalize_phrase(&original)
+        {
             return false;
         }
         let weight = if entry.weight.is_finite() { entry.weight.clamp(1e-8, 1.0) } else { 1.0 };
@@ -368,14 +375,18 @@ impl LexiconBuilder {
         for s in &str_list {
             blob.extend_from_slice(s.as_bytes());
             if blob.len() > u32::MAX as usize {
-                return Err(Error::Lexicon { input: meta.name, message: "string table too large".into() });
+                return Err(Error::Lexicon {
+                    input: meta.name,
+                    message: "string table too large".into(),
+                });
             }
             offsets.extend_from_slice(&(blob.len() as u32).to_le_bytes());
         }
         let meta_bytes = serde_json::to_vec(&meta).expect("metadata serializes");
 
         let sections: [&[u8]; SECTIONS] = [&fst_bytes, &records, &offsets, &blob, &meta_bytes];
-        let mut out = Vec::with_capacity(HEADER_LEN + sections.iter().map(|s| s.len()).sum::<usize>());
+        let mut out =
+            Vec::with_capacity(HEADER_LEN + sections.iter().map(|s| s.len()).sum::<usize>());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.extend_from_slice(&(SECTIONS as u32).to_le_bytes());
@@ -407,7 +418,12 @@ mod tests {
     #[test]
     fn corrupt_files_are_errors_not_panics() {
         let mut b = LexiconBuilder::new("t");
-        b.add(&Entry { spun: "streams".into(), original: "jets".into(), weight: 0.5, sources: Sources::HAND });
+        b.add(&Entry {
+            spun: "streams".into(),
+            original: "jets".into(),
+            weight: 0.5,
+            sources: Sources::HAND,
+        });
         let good = b.finish().unwrap();
         assert!(LexiconFile::open("t", Bytes::Owned(Arc::new(good.clone()))).is_ok());
         for cut in [0, 7, 20, good.len() / 2, good.len() - 1] {

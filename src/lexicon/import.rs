@@ -67,7 +67,10 @@ pub fn import_file(path: &Path, format: Option<Format>) -> Result<Imported> {
     let name = path.display().to_string();
     let text = String::from_utf8(bytes).map_err(|e| Error::Input {
         input: name.clone(),
-        message: format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+        message: format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
     })?;
     import(&name, &text, format.unwrap_or_else(|| Format::from_path(path)))
 }
@@ -100,9 +103,15 @@ fn import_tsv(input: &str, text: &str) -> Imported {
             None => line,
         };
         let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
-        let bad = |reason: String| Skipped { input: input.to_string(), line: line_no, reason, malformed: true };
+        let bad = |reason: String| Skipped {
+            input: input.to_string(),
+            line: line_no,
+            reason,
+            malformed: true,
+        };
         if cols.len() < 2 || cols.len() > 4 {
-            out.skipped.push(bad(format!("expected 2 to 4 tab-separated columns, found {}", cols.len())));
+            out.skipped
+                .push(bad(format!("expected 2 to 4 tab-separated columns, found {}", cols.len())));
             continue;
         }
         if cols[0].is_empty() || cols[1].is_empty() {
@@ -129,14 +138,22 @@ fn import_tsv(input: &str, text: &str) -> Imported {
                 }
             },
         };
-        out.entries.push(Entry { spun: cols[0].to_string(), original: cols[1].to_string(), weight, sources });
+        out.entries.push(Entry {
+            spun: cols[0].to_string(),
+            original: cols[1].to_string(),
+            weight,
+            sources,
+        });
     }
     out
 }
 
 fn import_pps_csv(input: &str, text: &str) -> Result<Imported> {
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let headers = rdr.headers().map_err(|e| Error::Parse { input: input.into(), line: 1, message: e.to_string() })?.clone();
+    let headers = rdr
+        .headers()
+        .map_err(|e| Error::Parse { input: input.into(), line: 1, message: e.to_string() })?
+        .clone();
     let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
     let (Some(fp), Some(exp)) = (col("Fingerprint - Tortured Phrase"), col("Expected Text")) else {
         return Err(Error::Parse {
@@ -152,13 +169,23 @@ fn import_pps_csv(input: &str, text: &str) -> Result<Imported> {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line() as usize);
-                out.skipped.push(Skipped { input: input.into(), line, reason: e.to_string(), malformed: true });
+                out.skipped.push(Skipped {
+                    input: input.into(),
+                    line,
+                    reason: e.to_string(),
+                    malformed: true,
+                });
                 continue;
             }
         };
         let line = record.position().map_or(0, |p| p.line() as usize);
         let (Some(fingerprint), Some(expected)) = (record.get(fp), record.get(exp)) else {
-            out.skipped.push(Skipped { input: input.into(), line, reason: "missing columns".into(), malformed: true });
+            out.skipped.push(Skipped {
+                input: input.into(),
+                line,
+                reason: "missing columns".into(),
+                malformed: true,
+            });
             continue;
         };
         let Some(spun) = plain_query_phrase(fingerprint) else {
@@ -176,8 +203,11 @@ fn import_pps_csv(input: &str, text: &str) -> Result<Imported> {
 }
 
 fn import_json(input: &str, text: &str) -> Result<Imported> {
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| Error::Parse { input: input.into(), line: e.line(), message: e.to_string() })?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| Error::Parse {
+        input: input.into(),
+        line: e.line(),
+        message: e.to_string(),
+    })?;
     let list = match &value {
         serde_json::Value::Array(a) => a,
         serde_json::Value::Object(o) => match o.get("phrases") {
@@ -186,11 +216,18 @@ fn import_json(input: &str, text: &str) -> Result<Imported> {
                 return Err(Error::Parse {
                     input: input.into(),
                     line: 1,
-                    message: "expected {\"phrases\": [{\"tortured\": .., \"correct\": ..}, ..]}".into(),
+                    message: "expected {\"phrases\": [{\"tortured\": .., \"correct\": ..}, ..]}"
+                        .into(),
                 })
             }
         },
-        _ => return Err(Error::Parse { input: input.into(), line: 1, message: "expected an object or array".into() }),
+        _ => {
+            return Err(Error::Parse {
+                input: input.into(),
+                line: 1,
+                message: "expected an object or array".into(),
+            })
+        }
     };
     let mut out = Imported::default();
     for (i, item) in list.iter().enumerate() {
@@ -213,7 +250,12 @@ fn import_json(input: &str, text: &str) -> Result<Imported> {
 fn add_pair(out: &mut Imported, input: &str, line: usize, spun: &str, expected: &str) {
     let spun = strip_parentheses(spun);
     if spun.is_empty() {
-        out.skipped.push(Skipped { input: input.into(), line, reason: "empty tortured phrase".into(), malformed: true });
+        out.skipped.push(Skipped {
+            input: input.into(),
+            line,
+            reason: "empty tortured phrase".into(),
+            malformed: true,
+        });
         return;
     }
     match clean_expected(expected) {
@@ -221,10 +263,17 @@ fn add_pair(out: &mut Imported, input: &str, line: usize, spun: &str, expected: 
             for (k, original) in originals.into_iter().enumerate() {
                 // The first reading is the list's own; alternatives a little less sure.
                 let weight = if k == 0 { 1.0 } else { 0.8 };
-                out.entries.push(Entry { spun: spun.clone(), original, weight, sources: Sources::USER });
+                out.entries.push(Entry {
+                    spun: spun.clone(),
+                    original,
+                    weight,
+                    sources: Sources::USER,
+                });
             }
         }
-        Err(reason) => out.skipped.push(Skipped { input: input.into(), line, reason, malformed: false }),
+        Err(reason) => {
+            out.skipped.push(Skipped { input: input.into(), line, reason, malformed: false })
+        }
     }
 }
 
@@ -308,7 +357,10 @@ mod tests {
         let lines: Vec<_> = got.skipped.iter().map(|s| s.line).collect();
         assert_eq!(lines, [3, 5, 6]);
         assert!(got.skipped.iter().all(|s| s.malformed));
-        assert_eq!(got.skipped[0].to_string(), "t.tsv:3: expected 2 to 4 tab-separated columns, found 1");
+        assert_eq!(
+            got.skipped[0].to_string(),
+            "t.tsv:3: expected 2 to 4 tab-separated columns, found 1"
+        );
     }
 
     #[test]
@@ -320,13 +372,17 @@ mod tests {
             \"irresistible infections\",contagious/transmissible diseases,1\n\
             \"mysterious word\",???,1\n";
         let got = import("pps.csv", text, Format::PpsCsv).unwrap();
-        let pairs: Vec<_> = got.entries.iter().map(|e| (e.spun.as_str(), e.original.as_str())).collect();
-        assert_eq!(pairs, [
-            ("counterfeit consciousness", "artificial intelligence"),
-            ("profound learning", "deep learning"),
-            ("irresistible infections", "contagious diseases"),
-            ("irresistible infections", "transmissible diseases"),
-        ]);
+        let pairs: Vec<_> =
+            got.entries.iter().map(|e| (e.spun.as_str(), e.original.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("counterfeit consciousness", "artificial intelligence"),
+                ("profound learning", "deep learning"),
+                ("irresistible infections", "contagious diseases"),
+                ("irresistible infections", "transmissible diseases"),
+            ]
+        );
         assert_eq!(got.skipped.len(), 2);
         assert!(got.skipped.iter().all(|s| !s.malformed));
         assert!(got.skipped[0].reason.contains("search query"));

@@ -20,8 +20,8 @@ use std::sync::{Arc, OnceLock};
 
 use sha2::{Digest, Sha256};
 
-pub use format::{Entry, LexiconBuilder, Meta, MAX_CANDIDATES};
 use format::{Bytes, LexiconFile};
+pub use format::{Entry, LexiconBuilder, Meta, MAX_CANDIDATES};
 
 pub use scan::{Match, ScanMode, Scanner};
 
@@ -165,10 +165,12 @@ impl Lexicon {
         Lexicon::from_bytes(&path.display().to_string(), bytes)
     }
 
-    /// Several lexicons searched together; earlier layers rank first when
-    /// weights tie.
+    /// Several lexicons searched together. Lookups list the candidates of
+    /// earlier layers first (a user lexicon given before the embedded one
+    /// comes first), an original found in several layers once.
     pub fn stack(lexicons: impl IntoIterator<Item = Lexicon>) -> Lexicon {
-        let layers = lexicons.into_iter().flat_map(|lex| lex.layers.iter().cloned().collect::<Vec<_>>());
+        let layers =
+            lexicons.into_iter().flat_map(|lex| lex.layers.iter().cloned().collect::<Vec<_>>());
         Lexicon { layers: Arc::new(layers.collect()), hash: Default::default() }
     }
 
@@ -248,7 +250,12 @@ impl Lexicon {
                 c.weight = c.weight.max(r.weight);
                 c.sources = c.sources.union(r.sources);
             } else {
-                out.push(Candidate { original, weight: r.weight, sources: r.sources, origin: (layer_ix, r.original) });
+                out.push(Candidate {
+                    original,
+                    weight: r.weight,
+                    sources: r.sources,
+                    origin: (layer_ix, r.original),
+                });
             }
         }
     }
@@ -316,7 +323,11 @@ mod tests {
 
     fn small() -> Lexicon {
         let mut b = LexiconBuilder::new("t");
-        for (s, o, w) in [("Streams", "jets", 0.2), ("streams", "rivers", 0.4), ("insight  sharing", "intelligence sharing", 1.0)] {
+        for (s, o, w) in [
+            ("Streams", "jets", 0.2),
+            ("streams", "rivers", 0.4),
+            ("insight  sharing", "intelligence sharing", 1.0),
+        ] {
             b.add(&Entry { spun: s.into(), original: o.into(), weight: w, sources: Sources::HAND });
         }
         Lexicon::from_bytes("t", b.finish().unwrap()).unwrap()
@@ -326,7 +337,11 @@ mod tests {
     fn build_and_lookup_round_trip() {
         let lex = small();
         let c = lex.lookup("STREAMS");
-        assert_eq!(c.iter().map(|c| c.original).collect::<Vec<_>>(), ["rivers", "jets"], "by weight");
+        assert_eq!(
+            c.iter().map(|c| c.original).collect::<Vec<_>>(),
+            ["rivers", "jets"],
+            "by weight"
+        );
         assert!((c[0].weight.log10() - 0.4f32.log10()).abs() < 0.015);
         assert_eq!(lex.lookup("insight sharing")[0].original, "intelligence sharing");
         assert!(lex.lookup("nothing here").is_empty());
@@ -336,7 +351,12 @@ mod tests {
     #[test]
     fn stacked_layers_merge_candidates() {
         let mut b = LexiconBuilder::new("u");
-        b.add(&Entry { spun: "streams".into(), original: "jets".into(), weight: 0.9, sources: Sources::USER });
+        b.add(&Entry {
+            spun: "streams".into(),
+            original: "jets".into(),
+            weight: 0.9,
+            sources: Sources::USER,
+        });
         let user = Lexicon::from_bytes("u", b.finish().unwrap()).unwrap();
         let both = Lexicon::stack([user, small()]);
         let c = both.lookup("streams");

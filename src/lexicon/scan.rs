@@ -80,13 +80,19 @@ type Memo = std::collections::HashMap<Box<str>, Vec<(usize, Option<Step>)>, Fnv>
 struct Fnv;
 impl std::hash::BuildHasher for Fnv {
     type Hasher = FnvHasher;
-    fn build_hasher(&self) -> FnvHasher { FnvHasher(0xcbf29ce484222325) }
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf29ce484222325)
+    }
 }
 struct FnvHasher(u64);
 impl std::hash::Hasher for FnvHasher {
-    fn finish(&self) -> u64 { self.0 }
+    fn finish(&self) -> u64 {
+        self.0
+    }
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes { self.0 = (self.0 ^ b as u64).wrapping_mul(0x100000001b3); }
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100000001b3);
+        }
     }
 }
 
@@ -104,7 +110,13 @@ impl Scanner {
 
     /// All matches of `lexicon` in `tokens` (of `input`), ordered by first
     /// token, then by length, longest first.
-    pub fn scan(&mut self, lexicon: &Lexicon, input: &str, tokens: &[Token], mode: ScanMode) -> Vec<Match> {
+    pub fn scan(
+        &mut self,
+        lexicon: &Lexicon,
+        input: &str,
+        tokens: &[Token],
+        mode: ScanMode,
+    ) -> Vec<Match> {
         self.norm.clear();
         self.bounds.clear();
         for t in tokens {
@@ -112,7 +124,11 @@ impl Scanner {
             normalize_into(t.text(input), &mut self.norm);
             self.bounds.push((a, self.norm.len() as u32));
         }
-        if !self.memo_for.as_ref().is_some_and(|l| std::sync::Arc::ptr_eq(&l.layers, &lexicon.layers)) {
+        if !self
+            .memo_for
+            .as_ref()
+            .is_some_and(|l| std::sync::Arc::ptr_eq(&l.layers, &lexicon.layers))
+        {
             self.memo.clear();
             self.memo.resize_with(lexicon.layers().len(), Default::default);
             self.memo_for = Some(lexicon.clone());
@@ -163,7 +179,14 @@ impl Scanner {
 
     /// Walks the FST from token `i`, pushing (end token, value) for every
     /// complete key.
-    fn walk<D: AsRef<[u8]>>(&mut self, layer: usize, fst: &fst::raw::Fst<D>, tokens: &[Token], i: usize, found: &mut Vec<(usize, u64)>) {
+    fn walk<D: AsRef<[u8]>>(
+        &mut self,
+        layer: usize,
+        fst: &fst::raw::Fst<D>,
+        tokens: &[Token],
+        i: usize,
+        found: &mut Vec<(usize, u64)>,
+    ) {
         let mut addr = fst.root().addr();
         let mut out = 0u64;
         for (j, token) in tokens.iter().enumerate().take(i + MAX_PHRASE_TOKENS).skip(i) {
@@ -178,10 +201,14 @@ impl Scanner {
                 Some(r) => r,
                 None => {
                     let r = walk_bytes(fst, addr, j > i, tok.as_bytes());
-                    if memo.len() > 1 << 16 { memo.clear(); }
+                    if memo.len() > 1 << 16 {
+                        memo.clear();
+                    }
                     match memo.get_mut(tok) {
                         Some(v) => v.push((addr, r)),
-                        None => { memo.insert(tok.into(), vec![(addr, r)]); }
+                        None => {
+                            memo.insert(tok.into(), vec![(addr, r)]);
+                        }
                     }
                     r
                 }
@@ -196,7 +223,12 @@ impl Scanner {
     }
 }
 
-fn walk_bytes<D: AsRef<[u8]>>(fst: &fst::raw::Fst<D>, addr: usize, space: bool, bytes: &[u8]) -> Option<Step> {
+fn walk_bytes<D: AsRef<[u8]>>(
+    fst: &fst::raw::Fst<D>,
+    addr: usize,
+    space: bool,
+    bytes: &[u8],
+) -> Option<Step> {
     let mut node = fst.node(addr);
     let mut out = Output::zero();
     if space {
@@ -213,7 +245,11 @@ fn walk_bytes<D: AsRef<[u8]>>(fst: &fst::raw::Fst<D>, addr: usize, space: bool, 
 }
 
 #[inline]
-fn step<'f, D: AsRef<[u8]>>(fst: &'f fst::raw::Fst<D>, node: Node<'f>, b: u8) -> Option<(Node<'f>, Output)> {
+fn step<'f, D: AsRef<[u8]>>(
+    fst: &'f fst::raw::Fst<D>,
+    node: Node<'f>,
+    b: u8,
+) -> Option<(Node<'f>, Output)> {
     let t = node.transition(node.find_input(b)?);
     Some((fst.node(t.addr), t.out))
 }
@@ -227,14 +263,23 @@ mod tests {
     fn lex(pairs: &[(&str, &str)]) -> Lexicon {
         let mut b = LexiconBuilder::new("t");
         for (s, o) in pairs {
-            b.add(&Entry { spun: s.to_string(), original: o.to_string(), weight: 1.0, sources: Sources::HAND });
+            b.add(&Entry {
+                spun: s.to_string(),
+                original: o.to_string(),
+                weight: 1.0,
+                sources: Sources::HAND,
+            });
         }
         Lexicon::from_bytes("t", b.finish().unwrap()).unwrap()
     }
 
     #[test]
     fn leftmost_longest_and_all() {
-        let l = lex(&[("knowledge", "intelligence"), ("knowledge authorities", "intelligence officials"), ("authorities", "officials")]);
+        let l = lex(&[
+            ("knowledge", "intelligence"),
+            ("knowledge authorities", "intelligence officials"),
+            ("authorities", "officials"),
+        ]);
         let input = "Barrier and Knowledge  Authorities said.";
         let toks = tokenize(input);
         let mut s = Scanner::new();
