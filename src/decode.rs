@@ -52,6 +52,9 @@ pub struct Params {
     /// Skip spans whose observed word forms n-grams of at least this order
     /// (3: trigrams, 2: bigrams) with its neighbours on both sides; 0 never.
     pub fast_accept_order: u8,
+    /// Re-decode a document with prior rate = this × its first-pass raw
+    /// spin rate when that is above `prior_rate` (None: one pass).
+    pub adaptive_rate: Option<f32>,
     /// Order of the language model used (3; 2 and 1 for ablations).
     pub lm_order: u8,
     /// Candidates per span that get the full context window after a first
@@ -74,6 +77,7 @@ impl Default for Params {
             fast_accept_order: 2,
             window_candidates: 6,
             lm_order: 3,
+            adaptive_rate: Some(1.5),
         }
     }
 }
@@ -246,6 +250,23 @@ impl Decoder {
     /// Analyses `text`, ignoring the byte ranges in `exclude` (boilerplate
     /// lines: neither counted, nor scored, nor restored).
     pub fn analyze(&self, text: &str, exclude: &[Range<usize>]) -> Analysis {
+        let first = self.analyze_once(text, exclude);
+        let Some(scale) = self.params.adaptive_rate else { return first };
+        // A document that reads as heavily spun gets a second pass with
+        // its own estimated rate as the prior: in such a text, a doubtful
+        // word is more likely a swap than in clean prose.
+        let raw = crate::detect::Scorer::raw_rate(&first);
+        let estimate = (scale * raw).min(0.4);
+        if estimate <= self.params.prior_rate {
+            return first;
+        }
+        let mut params = self.params.clone();
+        params.prior_rate = estimate;
+        params.adaptive_rate = None;
+        self.clone().with_params(params).analyze_once(text, exclude)
+    }
+
+    fn analyze_once(&self, text: &str, exclude: &[Range<usize>]) -> Analysis {
         let tokens = tokenize(text);
         // One scanner per thread: it remembers where frequent words end in
         // the FST, which pays off across the documents of a bulk run.

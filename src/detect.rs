@@ -100,9 +100,9 @@ impl Default for Calibration {
     /// threshold 0.005 above the 99.5th percentile of clean documents.
     fn default() -> Calibration {
         Calibration {
-            rate_slope: 1.4908,
-            rate_intercept: -0.0074,
-            threshold: 0.0314,
+            rate_slope: 1.1954,
+            rate_intercept: -0.0005,
+            threshold: 0.0307,
             short_doc_margin: 0.1,
             score_slope: 300.0,
             heavy_rate: 0.2,

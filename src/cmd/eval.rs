@@ -54,6 +54,9 @@ pub struct EvalArgs {
     /// Decoder: fast-accept words in seen n-grams of this order (0: never).
     #[arg(long)]
     pub fast_accept_order: Option<u8>,
+    /// Decoder: second pass with the document's estimated rate (this × raw).
+    #[arg(long)]
+    pub adaptive_rate: Option<f32>,
     /// Decoder: language-model order (3; 2 or 1 for ablations).
     #[arg(long)]
     pub lm_order: Option<u8>,
@@ -66,6 +69,10 @@ pub struct EvalArgs {
     /// Decoder: pre-check margin (log10).
     #[arg(long)]
     pub precheck_margin: Option<f32>,
+    /// Report on the calibration split instead of the test split (for
+    /// choosing settings without looking at the test split).
+    #[arg(long)]
+    pub on_calibration: bool,
     /// Also print where the true originals rank among the candidates.
     #[arg(long)]
     pub diagnose: bool,
@@ -85,7 +92,8 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
             it.collect()
         }
     };
-    let (calib_docs, test_docs) = (take(0), take(1));
+    let (calib_docs, test_docs) =
+        if args.on_calibration { (take(1), take(0)) } else { (take(0), take(1)) };
     let spinner = Spinner::from_lexicon(&Lexicon::embedded());
     let calib = eval::prepare(&calib_docs, &spinner, &args.rates, args.seed);
     let test = eval::prepare(&test_docs, &spinner, &args.rates, args.seed ^ 0xABCD);
@@ -118,6 +126,9 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(x) = args.fast_accept_order {
         params.fast_accept_order = x;
+    }
+    if args.adaptive_rate.is_some() {
+        params.adaptive_rate = args.adaptive_rate;
     }
     if let Some(x) = args.lm_order {
         params.lm_order = x;

@@ -433,8 +433,15 @@ pub fn markdown(s: &Summary, params: &Params, cal: &Calibration) -> String {
         ));
     }
     out.push_str(&format!(
-        "\nDecoder: prior rate {}, channel scale {}, change cost {}, beam {}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
-        params.prior_rate, params.channel_scale, params.change_cost, params.beam, cal.rate_slope, cal.rate_intercept, cal.threshold
+        "\nDecoder: prior rate {}, channel scale {}, change cost {}, beam {}, adaptive prior {:?}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
+        params.prior_rate,
+        params.channel_scale,
+        params.change_cost,
+        params.beam,
+        params.adaptive_rate,
+        cal.rate_slope,
+        cal.rate_intercept,
+        cal.threshold
     ));
     out
 }

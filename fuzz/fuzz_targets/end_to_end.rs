@@ -1,0 +1,51 @@
+//! Score and restore arbitrary text with the embedded lexicon and model.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use unspin::decode::{Decoder, Model};
+use unspin::detect::Scorer;
+use unspin::input::boilerplate_ranges;
+use unspin::restore::Restorer;
+use unspin::{LanguageModel, Lexicon};
+
+fn engines() -> &'static (Scorer, Restorer) {
+    static ENGINES: OnceLock<(Scorer, Restorer)> = OnceLock::new();
+    ENGINES.get_or_init(|| {
+        let decoder = Decoder::new(Lexicon::embedded(), Model::Static(LanguageModel::embedded()));
+        (Scorer::new(decoder.clone()), Restorer::new(decoder))
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() > 16 * 1024 {
+        return;
+    }
+    let text = String::from_utf8_lossy(data);
+    let text: &str = &text;
+    let (scorer, restorer) = engines();
+    // Half the inputs with the boilerplate ranges a document would carry.
+    let exclude = if data.first().is_some_and(|b| b & 1 == 1) { boilerplate_ranges(text) } else { Vec::new() };
+
+    let report = scorer.score(text, &exclude);
+    let _ = format!("{report:?}");
+
+    let restored = restorer.restore(text, &exclude);
+    // `text` is a String, so it is UTF-8 by construction; check the edits
+    // rebuild it.
+    let mut rebuilt = String::new();
+    let mut at = 0;
+    for e in &restored.edits {
+        assert!(e.start >= at, "edits ordered and not overlapping: {e:?}");
+        assert!(e.start <= e.end && e.end <= text.len(), "{e:?} past {}", text.len());
+        assert!(text.is_char_boundary(e.start) && text.is_char_boundary(e.end), "{e:?}");
+        assert_eq!(&text[e.start..e.end], e.old, "edit.old is the input there");
+        assert!(!exclude.iter().any(|r| r.start < e.end && e.start < r.end), "edit in excluded {e:?}");
+        rebuilt.push_str(&text[at..e.start]);
+        rebuilt.push_str(&e.new);
+        at = e.end;
+    }
+    rebuilt.push_str(&text[at..]);
+    assert_eq!(rebuilt, restored.text, "edits applied to the input give the output");
+});
