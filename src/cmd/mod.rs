@@ -27,7 +27,20 @@ pub const EXIT_ERROR: u8 = 2;
 /// English which reading fits the context. The lexicon and the model are
 /// embedded: no set-up is needed.
 #[derive(Debug, Parser)]
-#[command(name = "unspin", version, propagate_version = true)]
+#[command(
+    name = "unspin",
+    version,
+    propagate_version = true,
+    after_help = "Examples:
+  unspin score article.txt                      how heavily was it spun, and where
+  unspin restore article.txt --format diff      what it most likely said
+  unspin score corpus/ --format csv > report.csv
+  unspin restore --jsonl pages.jsonl.gz > restored.jsonl
+  unspin lexicon lookup \"discontinuance of threats\"
+
+Exit codes: 0 success; 1 a negative answer (no lexicon entry, --fail-on reached);
+2 an error (bad usage, or an input that could not be read; the others are still processed)."
+)]
 pub struct Cli {
     /// Options that every subcommand takes.
     #[command(flatten)]
