@@ -4,10 +4,11 @@ use unspin::input::{read_input, Document, InputOptions};
 
 /// libfuzzer-sys's panic hook aborts on *every* panic, even one the library
 /// catches on purpose (the HTML extractor runs under `catch_unwind` so that
-/// one bad page cannot end a bulk run). Put the default hook back: a caught
-/// panic is printed (grep the log for "panicked at") and the run goes on; an
-/// uncaught one still reaches libfuzzer-sys's `catch_unwind`, which aborts
-/// and saves the input as a crash.
+/// one bad page cannot end a bulk run). Replace it with one that only
+/// prints the panic, prefixed `caught? ` (scripts/fuzz counts those lines):
+/// a caught panic is then logged and the run goes on, while an uncaught one
+/// still reaches libfuzzer-sys's own `catch_unwind`, which aborts and saves
+/// the input as a crash.
 #[allow(dead_code)]
 pub fn tolerate_caught_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -27,7 +28,8 @@ pub fn small_opts() -> InputOptions {
 /// document, and boilerplate ranges that slice the text.
 #[allow(dead_code)]
 pub fn read_checked(data: &[u8], opts: &InputOptions) -> Vec<Document> {
-    let docs: Vec<Document> = read_input("fuzz", std::io::Cursor::new(data.to_vec()), opts).collect();
+    let docs: Vec<Document> =
+        read_input("fuzz", std::io::Cursor::new(data.to_vec()), opts).collect();
     assert!(!docs.is_empty(), "every input yields at least one document");
     for doc in &docs {
         assert!(!doc.source.is_empty());

@@ -26,7 +26,11 @@ fuzz_target!(|data: &[u8]| {
     let text: &str = &text;
     let (scorer, restorer) = engines();
     // Half the inputs with the boilerplate ranges a document would carry.
-    let exclude = if data.first().is_some_and(|b| b & 1 == 1) { boilerplate_ranges(text) } else { Vec::new() };
+    let exclude = if data.first().is_some_and(|b| b & 1 == 1) {
+        boilerplate_ranges(text)
+    } else {
+        Vec::new()
+    };
 
     let report = scorer.score(text, &exclude);
     let _ = format!("{report:?}");
@@ -41,7 +45,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(e.start <= e.end && e.end <= text.len(), "{e:?} past {}", text.len());
         assert!(text.is_char_boundary(e.start) && text.is_char_boundary(e.end), "{e:?}");
         assert_eq!(&text[e.start..e.end], e.old, "edit.old is the input there");
-        assert!(!exclude.iter().any(|r| r.start < e.end && e.start < r.end), "edit in excluded {e:?}");
+        assert!(
+            !exclude.iter().any(|r| r.start < e.end && e.start < r.end),
+            "edit in excluded {e:?}"
+        );
         rebuilt.push_str(&text[at..e.start]);
         rebuilt.push_str(&e.new);
         at = e.end;

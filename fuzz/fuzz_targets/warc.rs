@@ -11,7 +11,10 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     common::tolerate_caught_panics();
     let opts = common::small_opts();
-    if data.starts_with(b"WARC/1.") || data.starts_with(&[0x1f, 0x8b]) || data.first() == Some(&b'!') {
+    if data.starts_with(b"WARC/1.")
+        || data.starts_with(&[0x1f, 0x8b])
+        || data.first() == Some(&b'!')
+    {
         common::read_checked(data, &opts);
     } else {
         let mut with = b"WARC/1.0\r\n".to_vec();

@@ -152,9 +152,11 @@ impl WarcRecords {
             match name.to_ascii_lowercase().as_str() {
                 "warc-type" => headers.kind = value.to_ascii_lowercase(),
                 "warc-target-uri" => {
-                    // WARC/1.0 allowed angle brackets around the URI.
-                    headers.target_uri =
-                        Some(value.trim_start_matches('<').trim_end_matches('>').to_string())
+                    // WARC/1.0 allowed angle brackets around the URI. An
+                    // empty one (`<>`, or lost to bad bytes in `trim`) is
+                    // none: the record number names the document instead.
+                    let uri = value.trim_start_matches('<').trim_end_matches('>');
+                    headers.target_uri = (!uri.is_empty()).then(|| uri.to_string());
                 }
                 "warc-record-id" => headers.record_id = Some(value),
                 "content-type" => headers.content_type = Some(value),

@@ -158,6 +158,11 @@ impl LexiconFile {
         let n_records = (self.cands.1 - self.cands.0) / RECORD_LEN;
         let n_strings = self.string_count();
         let blob_len = self.str_bytes.1 - self.str_bytes.0;
+        // The table always starts with offset 0; without it `str_offset(0)`
+        // would read past the section (and maybe the file).
+        if self.str_offsets.1 - self.str_offsets.0 < 4 {
+            return Err("string table has no offsets".into());
+        }
         let mut prev = 0u32;
         for i in 0..=n_strings {
             let o = self.str_offset(i);
