@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use crate::decode::{Analysis, Decoder};
+use crate::decode::{Analysis, Decoder, Params};
 
 /// The document's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -95,14 +95,15 @@ pub struct Calibration {
 
 impl Default for Calibration {
     /// Fitted by `unspin eval` (scripts/eval) on the calibration split, the
-    /// 1,113 even-numbered BBC documents, with the default decoder: a
-    /// least-squares line from raw evidence to the true swap rate, and the
-    /// threshold 0.005 above the 99.5th percentile of clean documents.
+    /// 1,113 even-numbered BBC documents, with the detector's settings
+    /// ([`Params::detect`]): a least-squares line from raw evidence to the
+    /// true swap rate, and the threshold 0.005 above the 99.5th percentile
+    /// of clean documents.
     fn default() -> Calibration {
         Calibration {
-            rate_slope: 1.1954,
-            rate_intercept: -0.0005,
-            threshold: 0.0307,
+            rate_slope: 1.5574,
+            rate_intercept: -0.0060,
+            threshold: 0.0324,
             short_doc_margin: 0.1,
             score_slope: 300.0,
             heavy_rate: 0.2,
@@ -118,9 +119,20 @@ pub struct Scorer {
 }
 
 impl Scorer {
-    /// A scorer with the default calibration.
+    /// A scorer over `decoder`'s lexicon and language model, with the
+    /// detector's settings ([`Params::detect`]) and the calibration fitted
+    /// for them.
     pub fn new(decoder: Decoder) -> Scorer {
-        Scorer { decoder, calibration: Calibration::default() }
+        Scorer {
+            decoder: decoder.with_params(Params::detect()),
+            calibration: Calibration::default(),
+        }
+    }
+
+    /// A scorer that decodes with `decoder`'s own settings; `calibration`
+    /// should have been fitted for them (`unspin eval`).
+    pub fn with_decoder(decoder: Decoder, calibration: Calibration) -> Scorer {
+        Scorer { decoder, calibration }
     }
 
     /// Replaces the calibration.

@@ -105,40 +105,47 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     );
 
     let base = common::decoder(global)?;
-    let mut params = base.params().clone();
-    if let Some(x) = args.prior_rate {
-        params.prior_rate = x;
-    }
-    if let Some(x) = args.channel_scale {
-        params.channel_scale = x;
-    }
-    if let Some(x) = args.change_cost {
-        params.change_cost = x;
-    }
-    if let Some(x) = args.precheck_candidates {
-        params.precheck_candidates = x;
-    }
-    if let Some(x) = args.lattice_candidates {
-        params.lattice_candidates = x;
-    }
-    if let Some(x) = args.precheck_margin {
-        params.precheck_margin = x;
-    }
-    if let Some(x) = args.fast_accept_order {
-        params.fast_accept_order = x;
-    }
-    if args.adaptive_rate.is_some() {
-        params.adaptive_rate = args.adaptive_rate;
-    }
-    if let Some(x) = args.lm_order {
-        params.lm_order = x;
-    }
-    if let Some(x) = args.follow_rate {
-        params.follow_rate = x;
-    }
-    if let Some(x) = args.window_candidates {
-        params.window_candidates = x;
-    }
+    // The settings given on the command line apply to both the restorer's
+    // decoder and the detector's.
+    let apply = |params: &mut Params| {
+        if let Some(x) = args.prior_rate {
+            params.prior_rate = x;
+        }
+        if let Some(x) = args.channel_scale {
+            params.channel_scale = x;
+        }
+        if let Some(x) = args.change_cost {
+            params.change_cost = x;
+        }
+        if let Some(x) = args.precheck_candidates {
+            params.precheck_candidates = x;
+        }
+        if let Some(x) = args.lattice_candidates {
+            params.lattice_candidates = x;
+        }
+        if let Some(x) = args.precheck_margin {
+            params.precheck_margin = x;
+        }
+        if let Some(x) = args.fast_accept_order {
+            params.fast_accept_order = x;
+        }
+        if args.adaptive_rate.is_some() {
+            params.adaptive_rate = args.adaptive_rate;
+        }
+        if let Some(x) = args.lm_order {
+            params.lm_order = x;
+        }
+        if let Some(x) = args.follow_rate {
+            params.follow_rate = x;
+        }
+        if let Some(x) = args.window_candidates {
+            params.window_candidates = x;
+        }
+    };
+    let mut params = Params::restore();
+    apply(&mut params);
+    let mut detect_params = Params::detect();
+    apply(&mut detect_params);
     if args.diagnose {
         let lex = base.lexicon();
         for (k, rate) in args.rates.iter().enumerate() {
@@ -196,32 +203,39 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
         params = best.expect("grid is not empty").1;
         eprintln!("grid: chose {params:?}");
     }
-    let decoder = base.with_params(params.clone());
+    let decoder = base.clone().with_params(params.clone());
+    let detector = base.with_params(detect_params.clone());
     let t1 = Instant::now();
-    let calib_out = eval::run(&decoder, &calib);
-    let cal = eval::fit_calibration(&calib, &calib_out, 0.995);
-    let test_out = eval::run(&decoder, &test);
-    let bytes: usize = test
-        .iter()
-        .map(|c| c.clean.len() + c.spun.iter().map(|s| s.1.text.len()).sum::<usize>())
-        .sum::<usize>()
-        + calib
+    let calib_det = eval::run_detect(&detector, &calib);
+    let cal = eval::fit_calibration(&calib, &calib_det, 0.995);
+    let test_det = eval::run_detect(&detector, &test);
+    let size = |cases: &[eval::Case]| -> f32 {
+        let bytes: usize = cases
             .iter()
             .map(|c| c.clean.len() + c.spun.iter().map(|s| s.1.text.len()).sum::<usize>())
-            .sum::<usize>();
-    eprintln!("eval: decoded {:.1} MB in {:.1}s", bytes as f32 / 1e6, t1.elapsed().as_secs_f32());
-    let mut summary = eval::summarize(&test, &test_out, &cal, &args.rates);
+            .sum();
+        bytes as f32 / 1e6
+    };
+    eprintln!(
+        "eval: detection over {:.1} MB in {:.1}s",
+        size(&calib) + size(&test),
+        t1.elapsed().as_secs_f32()
+    );
+    let t2 = Instant::now();
+    let test_out = eval::run(&decoder, &test);
+    eprintln!("eval: restoration over {:.1} MB in {:.1}s", size(&test), t2.elapsed().as_secs_f32());
+    let mut summary = eval::summarize(&test, &test_det, &test_out, &cal, &args.rates);
     if !args.no_tortured {
         let path = args.data.join("tortured-phrases.json");
         match eval::tortured_cases(&path) {
             Ok((cases, skipped)) => {
-                let (flagged, exact) = eval::tortured_scores(&decoder, &cases);
+                let (flagged, exact) = eval::tortured_scores(&detector, &decoder, &cases);
                 summary.tortured = Some((cases.len(), flagged, exact, skipped));
             }
             Err(e) => eprintln!("eval: skipping tortured phrases: {e}"),
         }
     }
-    print!("{}", eval::markdown(&summary, &params, &cal));
+    print!("{}", eval::markdown(&summary, &params, &detect_params, &cal));
     eprintln!("eval: calibration {cal:?}");
     Ok(ExitCode::SUCCESS)
 }

@@ -119,6 +119,22 @@ pub fn run(decoder: &Decoder, cases: &[Case]) -> Vec<CaseOutcome> {
         .collect()
 }
 
+/// Runs the detector only over all cases (in parallel): raw rates and word
+/// counts, no edits.
+pub fn run_detect(detector: &Decoder, cases: &[Case]) -> Vec<CaseOutcome> {
+    let one = |text: &str| {
+        let a = detector.analyze(text, &[]);
+        Outcome { raw_rate: Scorer::raw_rate(&a), words: a.words, edits: Vec::new() }
+    };
+    cases
+        .par_iter()
+        .map(|c| CaseOutcome {
+            clean: one(&c.clean),
+            spun: c.spun.iter().map(|(_, d)| one(&d.text)).collect(),
+        })
+        .collect()
+}
+
 /// Restoration counts for one spun document.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RestoreCounts {
@@ -279,14 +295,19 @@ pub fn tortured_cases(path: &Path) -> crate::Result<(Vec<TorturedCase>, usize)> 
     Ok((cases, imported.skipped.len()))
 }
 
-/// Flagged and exactly restored tortured phrases.
-pub fn tortured_scores(decoder: &Decoder, cases: &[TorturedCase]) -> (usize, usize) {
+/// Tortured phrases flagged by `detector` and restored exactly by `decoder`.
+pub fn tortured_scores(
+    detector: &Decoder,
+    decoder: &Decoder,
+    cases: &[TorturedCase],
+) -> (usize, usize) {
     let restorer = Restorer::new(decoder.clone());
     cases
         .par_iter()
         .map(|c| {
+            let d = detector.analyze(&c.sentence, &[]);
+            let flagged = d.chosen().any(|s| s.start < c.span.1 && c.span.0 < s.end) as usize;
             let a = decoder.analyze(&c.sentence, &[]);
-            let flagged = a.chosen().any(|s| s.start < c.span.1 && c.span.0 < s.end) as usize;
             let r = restorer.apply(&c.sentence, &a);
             let (head, tail) = (&c.sentence[..c.span.0], &c.sentence[c.span.1..]);
             let restored = r.text.to_lowercase();
@@ -317,9 +338,11 @@ pub struct Summary {
     pub tortured: Option<(usize, usize, usize, usize)>,
 }
 
-/// Scores the test split with a fitted calibration.
+/// Scores the test split with a fitted calibration: detection figures from
+/// the detector's outcomes, restoration figures from the restorer's.
 pub fn summarize(
     cases: &[Case],
+    detected: &[CaseOutcome],
     outcomes: &[CaseOutcome],
     cal: &Calibration,
     rates: &[f32],
@@ -343,7 +366,7 @@ pub fn summarize(
         };
         (rate, score, label)
     };
-    let clean: Vec<(f32, f32, Label)> = outcomes.iter().map(|o| report(&o.clean)).collect();
+    let clean: Vec<(f32, f32, Label)> = detected.iter().map(|o| report(&o.clean)).collect();
     let clean_scores: Vec<f32> = clean.iter().map(|c| c.1).collect();
     s.clean_flagged =
         clean.iter().filter(|c| c.2 != Label::Clean).count() as f32 / clean.len().max(1) as f32;
@@ -352,9 +375,9 @@ pub fn summarize(
     for (k, &rate) in rates.iter().enumerate() {
         let mut scores = Vec::new();
         let mut counts = RestoreCounts::default();
-        for (c, o) in cases.iter().zip(outcomes) {
+        for ((c, o), d) in cases.iter().zip(outcomes).zip(detected) {
             let (_, doc) = &c.spun[k];
-            let r = report(&o.spun[k]);
+            let r = report(&d.spun[k]);
             scores.push(r.1);
             abs_err += (r.0 - doc.true_rate()).abs();
             n_err += 1;
@@ -371,7 +394,7 @@ pub fn summarize(
 }
 
 /// The summary as the README's markdown table.
-pub fn markdown(s: &Summary, params: &Params, cal: &Calibration) -> String {
+pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "Test split: {} BBC documents (calibration on the other {}).\n\n",
@@ -433,12 +456,19 @@ pub fn markdown(s: &Summary, params: &Params, cal: &Calibration) -> String {
         ));
     }
     out.push_str(&format!(
-        "\nDecoder: prior rate {}, channel scale {}, change cost {}, beam {}, adaptive prior {:?}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
+        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{}, adaptive prior {:?}. Detector: candidates {}/{}/{}, adaptive prior {:?}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
         params.prior_rate,
         params.channel_scale,
         params.change_cost,
         params.beam,
+        params.precheck_candidates,
+        params.window_candidates,
+        params.lattice_candidates,
         params.adaptive_rate,
+        detect.precheck_candidates,
+        detect.window_candidates,
+        detect.lattice_candidates,
+        detect.adaptive_rate,
         cal.rate_slope,
         cal.rate_intercept,
         cal.threshold

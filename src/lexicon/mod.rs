@@ -30,6 +30,23 @@ use crate::error::{Error, Result};
 /// The compiled lexicon shipped with the binary (see `lexicon/README.md`).
 static EMBEDDED_BYTES: &[u8] = include_bytes!("../../lexicon/unspin.lex");
 
+/// SHA-256 of [`EMBEDDED_BYTES`] in hex, computed by `build.rs`.
+const EMBEDDED_SHA256: &str = env!("UNSPIN_EMBEDDED_LEXICON_SHA256");
+
+/// SHA-256 of a layer's bytes: precomputed for the embedded lexicon.
+fn layer_digest(layer: &LexiconFile) -> [u8; 32] {
+    let bytes = layer.bytes();
+    if std::ptr::eq(bytes, EMBEDDED_BYTES) {
+        let mut out = [0u8; 32];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&EMBEDDED_SHA256[2 * i..2 * i + 2], 16)
+                .expect("build.rs writes hex");
+        }
+        return out;
+    }
+    Sha256::digest(bytes).into()
+}
+
 /// Where a spun → original pair came from (a bit set).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Sources(pub u16);
@@ -268,7 +285,7 @@ impl Lexicon {
                 name: l.name.clone(),
                 meta: l.meta.clone(),
                 bytes: l.bytes().len(),
-                sha256: hex(&Sha256::digest(l.bytes())),
+                sha256: hex(&layer_digest(l)),
             })
             .collect()
     }
@@ -280,7 +297,7 @@ impl Lexicon {
             .get_or_init(|| {
                 let mut h = Sha256::new();
                 for l in self.layers.iter() {
-                    h.update(Sha256::digest(l.bytes()));
+                    h.update(layer_digest(l));
                 }
                 hex(&h.finalize())[..16].to_string()
             })
@@ -331,6 +348,16 @@ mod tests {
             b.add(&Entry { spun: s.into(), original: o.into(), weight: w, sources: Sources::HAND });
         }
         Lexicon::from_bytes("t", b.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn embedded_digest_from_build_script_matches_the_bytes() {
+        let lex = Lexicon::embedded();
+        let want: [u8; 32] = Sha256::digest(EMBEDDED_BYTES).into();
+        assert_eq!(layer_digest(&lex.layers[0]), want);
+        // A copy of the same bytes (not the static) is hashed at run time.
+        let copy = Lexicon::from_bytes("copy", EMBEDDED_BYTES.to_vec()).unwrap();
+        assert_eq!(copy.content_hash(), lex.content_hash());
     }
 
     #[test]
