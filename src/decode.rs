@@ -443,7 +443,7 @@ impl Decoder {
                 continue;
             }
             let lo = out.ids.len();
-            self.lm.ids(t.text(text), &mut out.ids);
+            WORD_IDS.with(|c| c.borrow_mut().ids(&self.lm, t.text(text), &mut out.ids));
             out.units.push(Unit { token: ti, lo, hi: out.ids.len() });
         }
         out
@@ -732,6 +732,47 @@ impl Decoder {
             w1 = w;
         }
         (s, w2, w1)
+    }
+}
+
+thread_local! {
+    /// Per thread: the LM ids of words met so far (a vocabulary lookup
+    /// folds case and walks an FST; most words of a text repeat).
+    static WORD_IDS: std::cell::RefCell<WordIdCache> = std::cell::RefCell::new(WordIdCache::default());
+}
+
+/// A word → LM ids cache for one model.
+#[derive(Default)]
+struct WordIdCache {
+    /// The model the entries belong to (held, so its address is not reused).
+    model: Option<Model>,
+    /// Word → range in `ids`.
+    map: std::collections::HashMap<Box<str>, (u32, u32), crate::lexicon::Fnv>,
+    ids: Vec<WordId>,
+}
+
+impl WordIdCache {
+    /// Entries kept before the cache starts over.
+    const CAPACITY: usize = 1 << 17;
+
+    /// Appends the ids of `word` under `model` to `out`.
+    fn ids(&mut self, model: &Model, word: &str, out: &mut Vec<WordId>) {
+        let same =
+            self.model.as_ref().is_some_and(|m| std::ptr::eq::<LanguageModel>(&**m, &**model));
+        if !same || self.map.len() >= Self::CAPACITY {
+            self.map.clear();
+            self.ids.clear();
+            self.model = Some(model.clone());
+        }
+        if let Some(&(lo, hi)) = self.map.get(word) {
+            out.extend_from_slice(&self.ids[lo as usize..hi as usize]);
+            return;
+        }
+        let start = out.len();
+        model.ids(word, out);
+        let lo = self.ids.len() as u32;
+        self.ids.extend_from_slice(&out[start..]);
+        self.map.insert(word.into(), (lo, self.ids.len() as u32));
     }
 }
 

@@ -61,10 +61,15 @@ impl Match {
 pub struct Scanner {
     norm: String,
     bounds: Vec<(u32, u32)>,
-    /// Per layer: token -> [(start node, node after " "? + token)], so a
-    /// frequent word is walked through the FST once, not at every occurrence.
+    /// Per token of the last scan: its number in `words`.
+    word_ids: Vec<u32>,
+    /// Normalized token → a small number, so the memo is keyed by integers.
+    words: std::collections::HashMap<Box<str>, u32, Fnv>,
     /// The lexicon the memo belongs to (held, so its address is not reused).
     memo_for: Option<Lexicon>,
+    /// Per layer: (token number, start node) → where the walk through
+    /// " "? + token ends, so a frequent word is walked through the FST
+    /// once per start node, not at every occurrence.
     memo: Vec<Memo>,
 }
 
@@ -72,19 +77,54 @@ pub struct Scanner {
 /// output so far, and the final output when the node ends a key.
 type Step = (usize, u64, Option<u64>);
 
-/// Per token: (start node, where the walk from there ends), for the few
-/// start nodes a token is met at.
-type Memo = std::collections::HashMap<Box<str>, Vec<(usize, Option<Step>)>, Fnv>;
+/// (token number, start node) → where the walk from there ends.
+type Memo = std::collections::HashMap<(u32, usize), Option<Step>, Mix>;
+
+/// Words and memo entries kept before the memo starts over.
+const MEMO_CAPACITY: usize = 1 << 16;
+
+/// A hasher for the memo's integer keys (one multiply per word).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Mix;
+impl std::hash::BuildHasher for Mix {
+    type Hasher = MixHasher;
+    fn build_hasher(&self) -> MixHasher {
+        MixHasher(0)
+    }
+}
+pub(crate) struct MixHasher(u64);
+impl std::hash::Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        // The high bits of a multiply mix best; hashbrown uses the top 7 bits
+        // as tags and the low bits as the bucket.
+        let x = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x ^ (x >> 29)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x100000001b3);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0.rotate_left(32) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(32) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
 
 #[derive(Clone, Copy, Debug, Default)]
-struct Fnv;
+pub(crate) struct Fnv;
 impl std::hash::BuildHasher for Fnv {
     type Hasher = FnvHasher;
     fn build_hasher(&self) -> FnvHasher {
         FnvHasher(0xcbf29ce484222325)
     }
 }
-struct FnvHasher(u64);
+pub(crate) struct FnvHasher(u64);
 impl std::hash::Hasher for FnvHasher {
     fn finish(&self) -> u64 {
         self.0
@@ -117,21 +157,35 @@ impl Scanner {
         tokens: &[Token],
         mode: ScanMode,
     ) -> Vec<Match> {
-        self.norm.clear();
-        self.bounds.clear();
-        for t in tokens {
-            let a = self.norm.len() as u32;
-            normalize_into(t.text(input), &mut self.norm);
-            self.bounds.push((a, self.norm.len() as u32));
-        }
         if !self
             .memo_for
             .as_ref()
             .is_some_and(|l| std::sync::Arc::ptr_eq(&l.layers, &lexicon.layers))
+            || self.words.len() > MEMO_CAPACITY
+            || self.memo.iter().any(|m| m.len() > 4 * MEMO_CAPACITY)
         {
+            self.words.clear();
             self.memo.clear();
             self.memo.resize_with(lexicon.layers().len(), Default::default);
             self.memo_for = Some(lexicon.clone());
+        }
+        self.norm.clear();
+        self.bounds.clear();
+        self.word_ids.clear();
+        for t in tokens {
+            let a = self.norm.len();
+            normalize_into(t.text(input), &mut self.norm);
+            self.bounds.push((a as u32, self.norm.len() as u32));
+            let word = &self.norm[a..];
+            let next = self.words.len() as u32;
+            let id = match self.words.get(word) {
+                Some(&id) => id,
+                None => {
+                    self.words.insert(word.into(), next);
+                    next
+                }
+            };
+            self.word_ids.push(id);
         }
         let mut all: Vec<Match> = Vec::new();
         let mut found: Vec<(usize, u64)> = Vec::with_capacity(MAX_PHRASE_TOKENS);
@@ -193,23 +247,15 @@ impl Scanner {
             if token.kind == TokenKind::Punct {
                 break;
             }
-            let (a, b) = self.bounds[j];
-            let tok = &self.norm[a as usize..b as usize];
+            let key = (self.word_ids[j], addr);
             let memo = &mut self.memo[layer];
-            let hit = memo.get(tok).and_then(|v| v.iter().find(|e| e.0 == addr)).map(|e| e.1);
-            let next = match hit {
-                Some(r) => r,
+            let next = match memo.get(&key) {
+                Some(&r) => r,
                 None => {
+                    let (a, b) = self.bounds[j];
+                    let tok = &self.norm[a as usize..b as usize];
                     let r = walk_bytes(fst, addr, j > i, tok.as_bytes());
-                    if memo.len() > 1 << 16 {
-                        memo.clear();
-                    }
-                    match memo.get_mut(tok) {
-                        Some(v) => v.push((addr, r)),
-                        None => {
-                            memo.insert(tok.into(), vec![(addr, r)]);
-                        }
-                    }
+                    memo.insert(key, r);
                     r
                 }
             };
