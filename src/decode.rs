@@ -476,16 +476,37 @@ impl Decoder {
     }
 
     fn channel(&self, c: &Candidate<'_>) -> f32 {
+        self.channel_with(self.channel_base(), c)
+    }
+
+    /// The part of the channel cost that is the same for every candidate.
+    fn channel_base(&self) -> f32 {
         let p = &self.params;
         p.prior_rate.log10() - (1.0 - p.prior_rate).log10()
-            + p.channel_scale * c.weight.max(1e-8).log10()
-            - p.change_cost
+    }
+
+    fn channel_with(&self, base: f32, c: &Candidate<'_>) -> f32 {
+        let p = &self.params;
+        base + p.channel_scale * c.weight.max(1e-8).log10() - p.change_cost
     }
 
     /// Scores `ids` after the context (w2, w1), then the `after` words.
     fn window(&self, mut w2: WordId, mut w1: WordId, ids: &[WordId], after: &[WordId]) -> f32 {
         let mut s = 0.0;
         for &w in ids.iter().chain(after) {
+            s += self.prob(w2, w1, w);
+            w2 = w1;
+            w1 = w;
+        }
+        s
+    }
+
+    /// Like [`window`](Decoder::window) after (w2, w1), with the first of
+    /// `ids` already scored (`first`, its log10 in that context).
+    fn window_rest(&self, first: f32, w1: WordId, ids: &[WordId], after: &[WordId]) -> f32 {
+        let (mut w2, mut w1) = (w1, ids[0]);
+        let mut s = first;
+        for &w in ids[1..].iter().chain(after) {
             s += self.prob(w2, w1, w);
             w2 = w1;
             w1 = w;
@@ -525,27 +546,35 @@ impl Decoder {
             let (after_buf, n_after) = sentence.after(last, self.lm.eos());
             let after = &after_buf[..n_after];
             let observed = sentence.ids_of(first, last);
-            // Fast accept: a word the model has seen in this very trigram on
-            // both sides reads as written; spinners' swaps rarely do.
-            if p.fast_accept_order > 0 && observed.len() == 1 {
-                let o = observed[0];
+            // The left context, resolved once for the observed words and
+            // every candidate.
+            let left = self.context(w2, w1);
+            let kept = if let [o] = *observed {
+                // Fast accept: a word the model has seen in this very n-gram
+                // on both sides reads as written; spinners' swaps rarely do.
+                let l = self.lm.lookup_in(&left, o);
+                let r = self.lm.lookup_in(&self.context(w1, o), after[0]);
                 let order = p.fast_accept_order;
-                if self.lm.lookup(w2, w1, o).order >= order
-                    && self.lm.lookup(w1, o, after[0]).order >= order
-                {
+                if order > 0 && l.order >= order && r.order >= order {
                     continue;
                 }
-            }
+                // The window's sum, in the window's order.
+                let mut s = l.log10 + r.log10;
+                if let [a0, a1] = *after {
+                    s += self.prob(o, a0, a1);
+                }
+                s
+            } else {
+                self.window(w2, w1, observed, after)
+            };
             let cands = self.lexicon.candidates_limited(m, p.precheck_candidates);
-            let kept = self.window(w2, w1, observed, after);
 
             // Candidates come ranked (P(spun | original) · P(original) for
             // the shipped lexicon): score the first few in context.
-            // Stage 1: the first word in the left context (one resolved
-            // context for all), plus the channel; stage 2: the best few
-            // with the whole window.
-            let left = self.context(w2, w1);
-            let mut scored: Vec<(f32, usize)> = cands
+            // Stage 1: the first word in the left context, plus the channel;
+            // stage 2: the best few with the whole window.
+            let channel_base = self.channel_base();
+            let mut scored: Vec<(f32, usize, f32)> = cands
                 .iter()
                 .take(p.precheck_candidates)
                 .enumerate()
@@ -554,24 +583,33 @@ impl Decoder {
                     if ids.is_empty() || ids.iter().any(|&w| !self.lm.is_known(w)) {
                         return None;
                     }
-                    Some((self.lm.score_in(&left, ids[0]) + self.channel(c), ci))
+                    let first = self.lm.score_in(&left, ids[0]);
+                    Some((first + self.channel_with(channel_base, c), ci, first))
                 })
                 .collect();
             scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-            scored.truncate(p.window_candidates.max(p.lattice_candidates));
-            for (score, ci) in scored.iter_mut() {
-                *score = self.window(w2, w1, self.cand_ids(&cands[*ci]), after)
-                    + self.channel(&cands[*ci]);
-            }
-            scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-            let Some(&(best_score, best_ix)) = scored.first() else { continue };
-            // The gain of the observed words is measured against keeping them
-            // at the prior's "unchanged" cost (the channel above is relative to it).
-            let gain = best_score - kept;
             // A span next to another spun one gets the follow bonus in the
             // lattice; give it the same room here.
             let odds = |r: f32| r.log10() - (1.0 - r).log10();
             let room = p.precheck_margin + (odds(p.follow_rate) - odds(p.prior_rate)).max(0.0);
+            // Every later word of a window scores at most 0 (log10), so a
+            // candidate's stage-1 score bounds its window score: when even
+            // the best bound falls short, stage 2 cannot change the verdict.
+            match scored.first() {
+                Some(&(bound, ..)) if bound - kept >= -room => {}
+                _ => continue,
+            }
+            scored.truncate(p.window_candidates.max(p.lattice_candidates));
+            for (score, ci, first) in scored.iter_mut() {
+                let c = &cands[*ci];
+                *score = self.window_rest(*first, w1, self.cand_ids(c), after)
+                    + self.channel_with(channel_base, c);
+            }
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let Some(&(best_score, best_ix, _)) = scored.first() else { continue };
+            // The gain of the observed words is measured against keeping them
+            // at the prior's "unchanged" cost (the channel above is relative to it).
+            let gain = best_score - kept;
             if gain < -room {
                 continue;
             }
@@ -593,7 +631,7 @@ impl Decoder {
             scored.truncate(p.lattice_candidates);
             let prepared = scored
                 .into_iter()
-                .map(|(_, ci)| {
+                .map(|(_, ci, _)| {
                     let c = &cands[ci];
                     Prepared {
                         original: c.original.to_string(),
@@ -628,8 +666,10 @@ impl Decoder {
             prune(&mut states[i], p.beam);
             let current = std::mem::take(&mut states[i]);
             for (si, st) in current.iter().enumerate() {
+                // The state's context, resolved once for all its edges.
+                let ctx = self.context(st.w2, st.w1);
                 // Keep the observed word.
-                let (s, w2, w1) = self.emit(st.w2, st.w1, sentence.ids_of(i, i + 1));
+                let (s, w2, w1) = self.emit_in(&ctx, st.w2, st.w1, sentence.ids_of(i, i + 1));
                 let keep = if st.changed { keep_after_change } else { 0.0 };
                 relax(
                     &mut states[i + 1],
@@ -645,7 +685,7 @@ impl Decoder {
                 for &ai in &arcs_at[i] {
                     let a = &arcs[ai];
                     for (ci, c) in a.cands.iter().enumerate() {
-                        let (s, w2, w1) = self.emit(st.w2, st.w1, &c.ids);
+                        let (s, w2, w1) = self.emit_in(&ctx, st.w2, st.w1, &c.ids);
                         relax(
                             &mut states[a.last],
                             State {
@@ -724,9 +764,19 @@ impl Decoder {
         }
     }
 
-    fn emit(&self, mut w2: WordId, mut w1: WordId, ids: &[WordId]) -> (f32, WordId, WordId) {
-        let mut s = 0.0;
-        for &w in ids {
+    /// Scores `ids` from the state (w2, w1), whose context `ctx` is already
+    /// resolved; returns the score and the new state.
+    fn emit_in(
+        &self,
+        ctx: &crate::lm::Context,
+        w2: WordId,
+        w1: WordId,
+        ids: &[WordId],
+    ) -> (f32, WordId, WordId) {
+        let Some((&first, rest)) = ids.split_first() else { return (0.0, w2, w1) };
+        let mut s = self.lm.score_in(ctx, first);
+        let (mut w2, mut w1) = (w1, first);
+        for &w in rest {
             s += self.prob(w2, w1, w);
             w2 = w1;
             w1 = w;
