@@ -222,7 +222,7 @@ impl Lexicon {
     /// ordered as [`Lexicon::get`] orders them.
     pub fn candidates(&self, m: &Match) -> Vec<Candidate<'_>> {
         let mut out = Vec::new();
-        for (k, &(layer, value)) in m.hits().iter().enumerate() {
+        for (k, (layer, value)) in m.hits().enumerate() {
             self.merge(layer, value, k > 0, &mut out);
         }
         out
@@ -232,16 +232,16 @@ impl Lexicon {
     /// match has several layers, which must be merged first). The decoder's
     /// hot path: it reads only as many records as it scores.
     pub fn candidates_limited(&self, m: &Match, limit: usize) -> Vec<Candidate<'_>> {
-        if let [(layer_ix, value)] = m.hits() {
-            let layer = &self.layers[*layer_ix as usize];
+        if let Some((layer_ix, value)) = m.single_hit() {
+            let layer = &self.layers[layer_ix as usize];
             return layer
-                .records(*value)
+                .records(value)
                 .take(limit)
                 .map(|r| Candidate {
                     original: layer.string(r.original),
                     weight: r.weight,
                     sources: r.sources,
-                    origin: (*layer_ix, r.original),
+                    origin: (layer_ix, r.original),
                 })
                 .collect();
         }

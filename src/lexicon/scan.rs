@@ -34,14 +34,22 @@ pub struct Match {
     pub start: usize,
     /// Byte offset of the phrase's end in the input.
     pub end: usize,
-    hits: Vec<(u16, u64)>,
+    /// The first (layer, value) hit, inline: most matches have one layer.
+    hit: (u16, u64),
+    /// Hits in further layers.
+    more: Vec<(u16, u64)>,
 }
 
 impl Match {
     /// The (layer, value) pairs that matched this span; used by
     /// [`Lexicon::candidates`].
-    pub(crate) fn hits(&self) -> &[(u16, u64)] {
-        &self.hits
+    pub(crate) fn hits(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        std::iter::once(self.hit).chain(self.more.iter().copied())
+    }
+
+    /// The only hit, when one layer matched.
+    pub(crate) fn single_hit(&self) -> Option<(u16, u64)> {
+        self.more.is_empty().then_some(self.hit)
     }
 
     /// Number of tokens covered.
@@ -199,14 +207,15 @@ impl Scanner {
                 self.walk(layer_ix, layer.map.as_fst(), tokens, i, &mut found);
                 for &(last, value) in &found {
                     if let Some(m) = all[first_new..].iter_mut().find(|m| m.last == last) {
-                        m.hits.push((layer_ix as u16, value));
+                        m.more.push((layer_ix as u16, value));
                     } else {
                         all.push(Match {
                             first: i,
                             last,
                             start: tokens[i].start,
                             end: tokens[last - 1].end,
-                            hits: vec![(layer_ix as u16, value)],
+                            hit: (layer_ix as u16, value),
+                            more: Vec::new(),
                         });
                     }
                 }
