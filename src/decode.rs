@@ -182,8 +182,11 @@ pub struct Decoder {
     /// Language-model ids of every original, per layer and string number:
     /// each computed the first time a candidate needs it and shared by all
     /// threads, so candidates cost no vocabulary lookups after that.
-    ids: std::sync::Arc<Vec<Vec<std::sync::OnceLock<Box<[WordId]>>>>>,
+    ids: std::sync::Arc<Vec<Vec<LazyIds>>>,
 }
+
+/// The LM ids of one lexicon string, computed on first use.
+type LazyIds = std::sync::OnceLock<Box<[WordId]>>;
 
 /// A candidate prepared for scoring: its LM ids and channel cost.
 #[derive(Clone, Debug)]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
+use unspin::lm::format::{self, BigramRecord, ModelParts, TrigramRecord};
 use unspin::lm::{LanguageModel, LmBuilder};
 
 fn data(path: &str) -> PathBuf {
@@ -40,6 +41,7 @@ fn embedded_model_has_the_sphinx_counts() {
     // be reached by sphinxbase's search (see src/lm/sphinx.rs).
     assert_eq!(s.counts, vec![72_547, 2_051_541, 1_669_623]);
     assert!(s.bytes < 40_000_000, "{} bytes", s.bytes);
+    assert!(s.ngram_table_bytes > s.bytes / 2 && s.ngram_table_bytes < s.bytes);
     assert!(s.source.contains("pocketsphinx-en-us"), "{}", s.source);
 }
 
@@ -318,6 +320,68 @@ fn bad_model_files_are_errors_not_panics() {
             let words: Vec<&str> = "heavy rain is expected tonight".split(' ').collect();
             lm.score_words(&words);
         }
+    }
+}
+
+/// A model file from before the n-gram hash tables (format version 1) is
+/// refused with a message that names the file and says how to rebuild it.
+#[test]
+fn version_1_models_are_refused_with_a_rebuild_hint() {
+    let mut b = LmBuilder::new();
+    b.add_text(&std::fs::read_to_string(data("corpus/weather.txt")).unwrap());
+    let mut bytes = b.build("weather").unwrap();
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let e = LanguageModel::from_bytes("old.lm", bytes.clone()).unwrap_err().to_string();
+    assert!(e.contains("old.lm") && e.contains("version 1"), "{e}");
+    assert!(e.contains("unspin lm build") && e.contains("scripts/lm/convert"), "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.lm");
+    std::fs::write(&old, &bytes).unwrap();
+    unspin()
+        .arg("--lm")
+        .arg(&old)
+        .args(["lm", "stats"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("old.lm").and(predicate::str::contains("rebuild")));
+}
+
+/// A model (say, an imported one) may hold a trigram whose context is no
+/// bigram: it must still be found, with no back-off weight for the
+/// missing bigram.
+#[test]
+fn trigrams_after_a_context_that_is_no_bigram_are_found() {
+    let words: Vec<String> = ["<s>", "</s>", "a", "b", "c"].map(String::from).to_vec();
+    let parts = ModelParts {
+        source: "hand-made".into(),
+        words,
+        bos: 0,
+        eos: 1,
+        unk_log10: -9.0,
+        unigrams: vec![(-99.0, -0.5), (-1.0, 0.0), (-1.5, -0.25), (-1.25, -0.125), (-2.0, -0.75)],
+        bigram_probs: vec![-0.5, -0.75],
+        bigram_backoffs: vec![0.0, -0.0625],
+        trigram_probs: vec![-0.1],
+    };
+    let (a, b, c) = (2, 3, 4);
+    let bigram = |ids, prob_bin, backoff_bin| BigramRecord { ids, prob_bin, backoff_bin };
+    let trigrams = [TrigramRecord { ids: [a, b, c], prob_bin: 0 }];
+    for with_context in [false, true] {
+        let mut bigrams = vec![bigram([b, c], 0, 0)];
+        if with_context {
+            bigrams.push(bigram([a, b], 1, 1));
+        }
+        let mut bytes = Vec::new();
+        format::write(&parts, &bigrams, &trigrams, &mut bytes).unwrap();
+        let lm = LanguageModel::from_bytes("hand-made", bytes).unwrap();
+        let hit = lm.lookup(a, b, c);
+        assert_eq!((hit.log10, hit.order), (-0.1, 3), "context bigram: {with_context}");
+        // Backing off from (a b): its weight if it is a bigram, else none.
+        let bo = if with_context { -0.0625 } else { 0.0 };
+        assert_eq!(lm.lookup(a, b, b).log10, -1.25 - 0.125 + bo);
+        assert_eq!(lm.lookup(c, b, c).log10, -0.5);
+        assert_eq!(lm.lookup(a, c, a).log10, -1.5 - 0.75);
     }
 }
 

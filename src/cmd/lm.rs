@@ -255,7 +255,7 @@ pub fn run(global: &Global, cmd: LmCommand) -> anyhow::Result<ExitCode> {
                 writeln!(out, "{}-grams\t{c}", i + 1)?;
             }
             writeln!(out, "bytes\t{}", s.bytes)?;
-            writeln!(out, "ngram-fst-bytes\t{}", s.ngram_fst_bytes)?;
+            writeln!(out, "ngram-table-bytes\t{}", s.ngram_table_bytes)?;
             writeln!(out, "unknown-word-log10\t{:.4}", s.unk_log10)?;
             ExitCode::SUCCESS
         }

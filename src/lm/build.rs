@@ -216,9 +216,9 @@ impl LmBuilder {
     /// Estimates the model and writes a model file to `out`; `source` is
     /// stored as the model's description. Returns the bytes written.
     pub fn write<W: Write>(&self, source: &str, out: W) -> Result<u64> {
-        // Final ids: by falling frequency (short keys for common words, see
-        // `format::push_id`), ties in byte order, so that ids do not depend
-        // on the order the files were read in.
+        // Final ids: by falling frequency (the unigrams of common words then
+        // share cache lines, see `format::write`), ties in byte order, so
+        // that ids do not depend on the order the files were read in.
         let mut freq = vec![0u64; self.words.len()];
         for &t in &self.tokens {
             if t != SEP {

@@ -1,19 +1,22 @@
-//! The on-disk model format: a small header, a table of sections, and two
-//! FSTs, all read in place (from `include_bytes!` or a memory map).
+//! The on-disk model format: a small header, a table of sections, a
+//! vocabulary FST and two hash tables of n-grams, all read in place (from
+//! `include_bytes!` or a memory map) with no building step when a model is
+//! opened.
 //!
 //! ```text
 //! offset size
 //!      0    8  magic "UNSPINLM"
-//!      8    4  format version (1)
+//!      8    4  format version (2)
 //!     12    4  order (3)
 //!     16    4  vocabulary size V (word ids 0..V; V itself is <unk>)
 //!     20    4  id of <s>
 //!     24    4  id of </s>
 //!     28    4  log10 probability of an unknown word (f32)
 //!     32   24  n-gram counts per order (u64 × 3)
-//!     56    4  number of sections (9)
-//!     60    4  reserved (0)
-//!     64  144  sections: (offset u64, length u64) × 9, in this order:
+//!     56    4  number of sections (10)
+//!     60    4  flags; bit 0: every trigram's context (w2 w1) is a bigram
+//!     64    8  checksum of the whole file, this field counted as 0
+//!     72  160  sections: (offset u64, length u64) × 10, in this order:
 //!              source    UTF-8 description of where the model came from
 //!              vocab     FST map: word → id
 //!              offsets   u32 × (V + 1): where each word starts in `words`
@@ -21,20 +24,58 @@
 //!              unigrams  (log10 prob f32, log10 back-off f32) × V
 //!              p2, b2    bigram probability and back-off bins (f32 each)
 //!              p3        trigram probability bins (f32 each)
-//!              ngrams    FST map: n-gram key → packed bins
+//!              bigrams   hash table: (w1 w) → prob bin, back-off bin
+//!              trigrams  hash table: (w2 w1 w) → prob bin
 //! ```
 //!
-//! Everything is little-endian. An n-gram key is its word ids, oldest first,
-//! each in a prefix code of 1 to 4 bytes ([`push_id`]): context first so
-//! that n-grams sharing a context share an FST prefix, and a decoder can
-//! walk to the context once and then try every candidate from there. A
-//! bigram's value is `backoff_bin << 16 | prob_bin`, a trigram's is
-//! `prob_bin`; the bins index the `p2`/`b2`/`p3` tables. Storing bin
-//! indices rather than floats keeps the FST small: small integers, and the
-//! `b2` table is ordered by use so that the commonest back-off (none) is 0.
+//! Everything is little-endian; nothing is aligned (an `include_bytes!`
+//! array need not be), so readers decode with `from_le_bytes`.
 //!
-//! Unigrams are not in the FST: every word has one, so a plain array
+//! # The n-gram tables
+//!
+//! Each table is open addressing with linear probing, as in KenLM's
+//! probing structure:
+//!
+//! ```text
+//!      0    8  seed (u64), mixed into every key's hash
+//!      8    8  home slots H (1 ≤ H < 2^32)
+//!     16       slots, W bytes each: S ≥ H of them, the last one empty
+//! ```
+//!
+//! A key's 64-bit hash `h` ([`bigram_hash`], [`trigram_hash`]: a splitmix64
+//! finalizer over the word ids and the seed) picks the home slot from its
+//! low 32 bits, `(h mod 2^32) · H / 2^32` (a multiply and a shift, so H
+//! need not be a power of two), and gives the fingerprint from its high 32
+//! bits; a fingerprint of 0 becomes 1, because 0 marks an empty slot. A
+//! lookup reads slots from the home on until it meets the fingerprint (a
+//! hit) or an empty slot (a miss). Keys that run past the last home slot
+//! spill into the slots after it, so a probe never wraps; the writer ends
+//! the table with an empty slot, so a probe always stops inside it. The
+//! load factor is at most 0.8 (H ≥ 1.25 × entries).
+//!
+//! * A bigram slot (W = 8): u32 fingerprint word, u16 probability bin, u16
+//!   back-off bin. Bit 31 of the fingerprint word says that the bigram is
+//!   the context of at least one trigram, so a decoder looks for trigrams
+//!   after (w2 w1) only when it is; the fingerprint is the other 31 bits.
+//! * A trigram slot (W = 6): u32 fingerprint, u16 probability bin.
+//!
+//! The bins index the `p2`/`b2`/`p3` tables.
+//!
+//! The keys themselves are not stored. The writer checks that every stored
+//! n-gram is found at its own slot (it changes the seed until that holds),
+//! so a stored n-gram always gets its own values; but an n-gram that is not
+//! in the model is taken for one that is when a slot on its probe path
+//! holds its fingerprint. That happens with probability about (slots
+//! probed) × 2^-32 per query for a trigram and (slots probed) × 2^-31 for a
+//! bigram: with the ~13 slots an average miss reads at load 0.8, about
+//! 3e-9 and 6e-9, or one wrong back-off in some 10^8 lookups, which then
+//! gets a probability the model holds for another n-gram.
+//!
+//! Unigrams are not in the tables: every word has one, so a plain array
 //! indexed by id is smaller and faster.
+//!
+//! Version 1 stored the n-grams in an FST; such files are rejected with a
+//! message saying how to rebuild them.
 
 use std::io::Write;
 
@@ -45,14 +86,33 @@ use super::WordId;
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"UNSPINLM";
 /// The format version this code reads and writes.
-pub const VERSION: u32 = 1;
-/// The largest vocabulary a model may have (one more id is <unk>).
+pub const VERSION: u32 = 2;
+/// The largest vocabulary a model may have (one more id is `<unk>`).
 pub const MAX_WORDS: usize = (1 << 24) - 1;
 /// The most bins a quantizer table may have (bin indices are 16 bits).
 pub const MAX_BINS: usize = 1 << 16;
 
-const N_SECTIONS: usize = 9;
-const HEADER_LEN: usize = 64 + 16 * N_SECTIONS;
+const N_SECTIONS: usize = 10;
+const CHECKSUM_AT: usize = 64;
+const HEADER_LEN: usize = 72 + 16 * N_SECTIONS;
+
+/// Header flag: every trigram's context (w2 w1) is itself a bigram, so a
+/// context that is no bigram has no trigrams after it.
+const FLAG_CONTEXTS_ARE_BIGRAMS: u32 = 1;
+
+/// Bytes before a table's first slot: seed and home slot count.
+pub(crate) const TABLE_HEADER_LEN: usize = 16;
+/// Bytes per bigram slot.
+pub(crate) const BIGRAM_SLOT: usize = 8;
+/// Bytes per trigram slot.
+pub(crate) const TRIGRAM_SLOT: usize = 6;
+/// The bits of a bigram slot's fingerprint word that hold the fingerprint.
+pub(crate) const BIGRAM_FP_MASK: u32 = 0x7FFF_FFFF;
+/// The bit of a bigram slot's fingerprint word that says the bigram is the
+/// context of some trigram.
+pub(crate) const BIGRAM_IS_CONTEXT: u32 = 0x8000_0000;
+/// The bits of a trigram slot's fingerprint word that hold the fingerprint.
+pub(crate) const TRIGRAM_FP_MASK: u32 = u32::MAX;
 
 /// The sections, in file order.
 #[derive(Clone, Copy, Debug)]
@@ -65,50 +125,76 @@ pub(crate) enum Section {
     BigramProbs,
     BigramBackoffs,
     TrigramProbs,
-    Ngrams,
+    Bigrams,
+    Trigrams,
 }
 
 const SECTION_NAMES: [&str; N_SECTIONS] =
-    ["source", "vocab", "offsets", "words", "unigrams", "p2", "b2", "p3", "ngrams"];
+    ["source", "vocab", "offsets", "words", "unigrams", "p2", "b2", "p3", "bigrams", "trigrams"];
 
-/// Appends the key bytes of `id` to `key`: a prefix code in which small
-/// ids are short (ids 0–127 take 1 byte, up to 16,511 take 2, up to
-/// 2,113,663 take 3, the rest 4). Models number their words by falling
-/// frequency, so the words most n-grams contain ("the", "of") take one
-/// byte: keys get shorter, the FST smaller and lookups take fewer steps.
-/// The code keeps numeric order as byte order.
-pub fn push_id(key: &mut Vec<u8>, id: WordId) {
-    let (code, len) = id_code(id);
-    key.extend_from_slice(&code[..len]);
-}
-
-/// The key bytes of `id` (see [`push_id`]) and how many there are.
+/// The splitmix64 finalizer: a bijection of u64 whose every output bit
+/// depends on every input bit.
 #[inline]
-pub fn id_code(id: WordId) -> ([u8; 4], usize) {
-    const B2: u32 = 1 << 7;
-    const B3: u32 = B2 + (1 << 14);
-    const B4: u32 = B3 + (1 << 21);
-    if id < B2 {
-        ([id as u8, 0, 0, 0], 1)
-    } else if id < B3 {
-        let x = id - B2;
-        ([0x80 | (x >> 8) as u8, x as u8, 0, 0], 2)
-    } else if id < B4 {
-        let x = id - B3;
-        ([0xC0 | (x >> 16) as u8, (x >> 8) as u8, x as u8, 0], 3)
-    } else {
-        let x = id - B4;
-        ([0xE0 | (x >> 24) as u8, (x >> 16) as u8, (x >> 8) as u8, x as u8], 4)
-    }
+pub fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
-/// The key of an n-gram (oldest word first).
-pub fn ngram_key(ids: &[WordId]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(ids.len() * 3);
-    for &id in ids {
-        push_id(&mut key, id);
+/// Two word ids as one u64, the first in the high half.
+#[inline]
+fn pair(a: WordId, b: WordId) -> u64 {
+    (a as u64) << 32 | b as u64
+}
+
+/// The hash of bigram (w1 w) in a table with `seed`.
+#[inline]
+pub fn bigram_hash(seed: u64, w1: WordId, w: WordId) -> u64 {
+    mix(pair(w1, w) ^ seed)
+}
+
+/// The part of a trigram's hash that depends on its context (w2 w1), in a
+/// table with `seed`: computed once per context, then [`trigram_hash`] per
+/// word.
+#[inline]
+pub fn context_hash(seed: u64, w2: WordId, w1: WordId) -> u64 {
+    mix(pair(w2, w1) ^ seed)
+}
+
+/// The hash of trigram (w2 w1 w), from its context's [`context_hash`].
+#[inline]
+pub fn trigram_hash(context: u64, w: WordId) -> u64 {
+    mix(context ^ w as u64)
+}
+
+/// The home slot (of `homes`) and fingerprint (under `mask`, never 0) of a
+/// key with hash `h`.
+#[inline]
+pub(crate) fn home_and_fingerprint(h: u64, homes: u64, mask: u32) -> (usize, u32) {
+    let home = ((h & 0xFFFF_FFFF) * homes) >> 32;
+    let fp = ((h >> 32) as u32 & mask).max(1);
+    (home as usize, fp)
+}
+
+/// Finds the slot holding fingerprint `fp` (under `mask`) from slot `home`
+/// on: `Some(slot)`, or `None` at an empty slot or the end of `slots`.
+#[inline]
+pub(crate) fn probe<const W: usize>(
+    slots: &[[u8; W]],
+    home: usize,
+    fp: u32,
+    mask: u32,
+) -> Option<&[u8; W]> {
+    for s in slots.get(home..)? {
+        let word = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+        if word & mask == fp {
+            return Some(s);
+        }
+        if word == 0 {
+            return None;
+        }
     }
-    key
+    None
 }
 
 /// A bigram to write: its ids (context, word) and bins.
@@ -131,7 +217,7 @@ pub struct TrigramRecord {
     pub prob_bin: u16,
 }
 
-/// Everything but the n-grams, for [`write`].
+/// Everything but the n-grams, for [`write()`].
 #[derive(Debug, Clone)]
 pub struct ModelParts {
     /// Where the model came from (shown by `unspin lm stats`).
@@ -154,8 +240,121 @@ pub struct ModelParts {
     pub trigram_probs: Vec<f32>,
 }
 
-/// Writes a model. Word ids should be numbered by falling frequency (see
-/// [`push_id`]); any order works. Returns the bytes written.
+/// One key of a table being built: its hash under the current seed and the
+/// fingerprint word's flag bits and value bytes to store.
+struct Entry {
+    /// The key's word ids (the hash is recomputed for every seed tried).
+    ids: [WordId; 3],
+    flags: u32,
+    value: u32,
+}
+
+/// Builds one hash table section (see the module docs) holding `entries`,
+/// with slots of `W` bytes whose fingerprint is masked by `mask`. `hash`
+/// gives a key's hash under a seed. Tries seeds until every key is found
+/// at its own slot.
+fn build_table<const W: usize>(
+    entries: &[Entry],
+    mask: u32,
+    hash: impl Fn(u64, [WordId; 3]) -> u64,
+) -> Result<Vec<u8>> {
+    let n = entries.len() as u64;
+    let homes = n + n / 4 + 1;
+    if homes > u32::MAX as u64 {
+        return Err(Error::Model {
+            input: "(model being written)".into(),
+            message: format!("{n} n-grams of one order, too many for a table"),
+        });
+    }
+    let mut seed = 0x6A09_E667_F3BC_C908_u64; // the first 64 bits of frac(√2)
+    for _attempt in 0..64 {
+        // (fingerprint word, value) per slot; a zero word is empty.
+        let mut slots: Vec<(u32, u32)> = vec![(0, 0); homes as usize];
+        let mut placed = Vec::with_capacity(entries.len());
+        for e in entries {
+            let (home, fp) = home_and_fingerprint(hash(seed, e.ids), homes, mask);
+            let mut i = home;
+            loop {
+                if i == slots.len() {
+                    slots.push((0, 0));
+                }
+                if slots[i].0 == 0 {
+                    break;
+                }
+                i += 1;
+            }
+            slots[i] = (fp | e.flags, e.value);
+            placed.push((home, fp, i));
+        }
+        if slots.last().is_some_and(|s| s.0 != 0) {
+            slots.push((0, 0));
+        }
+        let mut bytes = Vec::with_capacity(TABLE_HEADER_LEN + W * slots.len());
+        bytes.extend_from_slice(&seed.to_le_bytes());
+        bytes.extend_from_slice(&homes.to_le_bytes());
+        for &(word, value) in &slots {
+            bytes.extend_from_slice(&word.to_le_bytes());
+            bytes.extend_from_slice(&value.to_le_bytes()[..W - 4]);
+        }
+        // A key whose probe path passes a slot with its fingerprint before
+        // its own would read that slot's values: try another seed.
+        let (view, _) = bytes[TABLE_HEADER_LEN..].as_chunks::<W>();
+        if placed.iter().all(|&(home, fp, at)| {
+            probe(view, home, fp, mask).is_some_and(|s| std::ptr::eq(s, &view[at]))
+        }) {
+            return Ok(bytes);
+        }
+        seed = mix(seed);
+    }
+    Err(Error::Model {
+        input: "(model being written)".into(),
+        message: "no seed places every n-gram apart (duplicate n-grams?)".into(),
+    })
+}
+
+/// A checksum to catch corrupt or truncated files (not tampering): a
+/// multiply-rotate chain over 8-byte words, in which any change to one word
+/// changes the result.
+#[derive(Clone, Copy)]
+struct Checksum(u64);
+
+impl Checksum {
+    fn new() -> Checksum {
+        Checksum(0x243F_6A88_85A3_08D3) // the first 64 bits of frac(π)
+    }
+
+    fn add_word(&mut self, x: u64) {
+        self.0 = (self.0 ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+    }
+
+    /// Adds `bytes`; only the last call may pass a length that is not a
+    /// multiple of 8.
+    fn add(&mut self, bytes: &[u8]) {
+        let (words, rest) = bytes.as_chunks::<8>();
+        for w in words {
+            self.add_word(u64::from_le_bytes(*w));
+        }
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add_word(u64::from_le_bytes(last) ^ (rest.len() as u64) << 56);
+        }
+    }
+
+    /// The checksum of a whole model file: the checksum field counts as 0.
+    fn of_file(bytes: &[u8]) -> u64 {
+        let mut c = Checksum::new();
+        c.add(&bytes[..CHECKSUM_AT]);
+        c.add(&[0; 8]);
+        c.add(&bytes[CHECKSUM_AT + 8..]);
+        c.add_word(bytes.len() as u64);
+        c.0
+    }
+}
+
+/// Writes a model. Word ids should be numbered by falling frequency, so
+/// that the unigrams of common words share cache lines; any order works.
+/// Returns the bytes written.
 pub fn write<W: Write>(
     parts: &ModelParts,
     bigrams: &[BigramRecord],
@@ -207,46 +406,59 @@ pub fn write<W: Write>(
     }
     let floats = |xs: &[f32]| xs.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
 
-    // Most bigrams are no trigram's context and back off with weight 1:
-    // give the commonest back-off bins the smallest numbers and put them in
-    // the value's high half, so that most bigram values fit in 2 bytes.
-    let mut uses = vec![0u64; parts.bigram_backoffs.len()];
-    for b in bigrams {
-        match uses.get_mut(b.backoff_bin as usize) {
-            Some(n) => *n += 1,
-            None => return Err(fail(format!("back-off bin {} out of range", b.backoff_bin))),
-        }
-    }
-    let mut by_use: Vec<usize> = (0..uses.len()).collect();
-    by_use.sort_by_key(|&i| (std::cmp::Reverse(uses[i]), i));
-    let mut rank = vec![0u16; uses.len()];
-    for (r, &i) in by_use.iter().enumerate() {
-        rank[i] = r as u16;
-    }
-    let backoffs: Vec<f32> = by_use.iter().map(|&i| parts.bigram_backoffs[i]).collect();
-
+    // Check every n-gram, and sort them so that the tables do not depend on
+    // the order the records came in.
     let max_id = v as WordId;
-    let mut ngrams: Vec<(Vec<u8>, u64)> = Vec::with_capacity(bigrams.len() + trigrams.len());
-    for b in bigrams {
-        if b.ids.iter().any(|&id| id >= max_id) || b.prob_bin as usize >= parts.bigram_probs.len() {
+    let mut bi: Vec<BigramRecord> = bigrams.to_vec();
+    for b in &bi {
+        if b.ids.iter().any(|&id| id >= max_id)
+            || b.prob_bin as usize >= parts.bigram_probs.len()
+            || b.backoff_bin as usize >= parts.bigram_backoffs.len()
+        {
             return Err(fail(format!("bigram {:?} out of range", b.ids)));
         }
-        let value = (rank[b.backoff_bin as usize] as u64) << 16 | b.prob_bin as u64;
-        ngrams.push((ngram_key(&b.ids), value));
     }
-    for t in trigrams {
+    bi.sort_unstable_by_key(|b| b.ids);
+    if let Some(p) = bi.windows(2).find(|p| p[0].ids == p[1].ids) {
+        return Err(fail(format!("the bigram {:?} is there twice", p[0].ids)));
+    }
+    let mut tri: Vec<TrigramRecord> = trigrams.to_vec();
+    for t in &tri {
         if t.ids.iter().any(|&id| id >= max_id) || t.prob_bin as usize >= parts.trigram_probs.len()
         {
             return Err(fail(format!("trigram {:?} out of range", t.ids)));
         }
-        ngrams.push((ngram_key(&t.ids), t.prob_bin as u64));
     }
-    ngrams.sort_unstable();
-    if let Some(pair) = ngrams.windows(2).find(|p| p[0].0 == p[1].0) {
-        return Err(fail(format!("the n-gram key {:?} is there twice", pair[0].0)));
+    tri.sort_unstable_by_key(|t| t.ids);
+    if let Some(p) = tri.windows(2).find(|p| p[0].ids == p[1].ids) {
+        return Err(fail(format!("the trigram {:?} is there twice", p[0].ids)));
     }
-    let counts = [v as u64, bigrams.len() as u64, trigrams.len() as u64];
-    let ngrams = fst::Map::from_iter(ngrams)?.into_fst().into_inner();
+
+    // Which bigrams are trigram contexts, and whether every trigram context
+    // is a bigram (then a decoder need not look for trigrams after a
+    // context that is no bigram).
+    let mut contexts: Vec<[WordId; 2]> = tri.iter().map(|t| [t.ids[0], t.ids[1]]).collect();
+    contexts.dedup();
+    let is_bigram = |c: &[WordId; 2]| bi.binary_search_by_key(c, |b| b.ids).is_ok();
+    let contexts_are_bigrams = contexts.iter().all(is_bigram);
+    let bigram_entries: Vec<Entry> = bi
+        .iter()
+        .map(|b| Entry {
+            ids: [b.ids[0], b.ids[1], 0],
+            flags: if contexts.binary_search(&b.ids).is_ok() { BIGRAM_IS_CONTEXT } else { 0 },
+            value: b.prob_bin as u32 | (b.backoff_bin as u32) << 16,
+        })
+        .collect();
+    let trigram_entries: Vec<Entry> =
+        tri.iter().map(|t| Entry { ids: t.ids, flags: 0, value: t.prob_bin as u32 }).collect();
+    let bigram_table = build_table::<BIGRAM_SLOT>(&bigram_entries, BIGRAM_FP_MASK, |s, k| {
+        bigram_hash(s, k[0], k[1])
+    })?;
+    let trigram_table = build_table::<TRIGRAM_SLOT>(&trigram_entries, TRIGRAM_FP_MASK, |s, k| {
+        trigram_hash(context_hash(s, k[0], k[1]), k[2])
+    })?;
+    let counts = [v as u64, bi.len() as u64, tri.len() as u64];
+    let flags = if contexts_are_bigrams { FLAG_CONTEXTS_ARE_BIGRAMS } else { 0 };
 
     let sections: [&[u8]; N_SECTIONS] = [
         parts.source.as_bytes(),
@@ -255,9 +467,10 @@ pub fn write<W: Write>(
         &blob,
         &unigrams,
         &floats(&parts.bigram_probs),
-        &floats(&backoffs),
+        &floats(&parts.bigram_backoffs),
         &floats(&parts.trigram_probs),
-        &ngrams,
+        &bigram_table,
+        &trigram_table,
     ];
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
@@ -271,7 +484,8 @@ pub fn write<W: Write>(
         header.extend_from_slice(&c.to_le_bytes());
     }
     header.extend_from_slice(&(N_SECTIONS as u32).to_le_bytes());
-    header.extend_from_slice(&0u32.to_le_bytes());
+    header.extend_from_slice(&flags.to_le_bytes());
+    header.extend_from_slice(&0u64.to_le_bytes()); // the checksum, below
     let mut offset = HEADER_LEN as u64;
     for s in &sections {
         header.extend_from_slice(&offset.to_le_bytes());
@@ -279,11 +493,15 @@ pub fn write<W: Write>(
         offset += s.len() as u64;
     }
     debug_assert_eq!(header.len(), HEADER_LEN);
-    let io = |e| Error::io("(model being written)", e);
-    out.write_all(&header).map_err(io)?;
+    let mut file = header;
+    file.reserve(offset as usize - HEADER_LEN);
     for s in &sections {
-        out.write_all(s).map_err(io)?;
+        file.extend_from_slice(s);
     }
+    let checksum = Checksum::of_file(&file);
+    file[CHECKSUM_AT..CHECKSUM_AT + 8].copy_from_slice(&checksum.to_le_bytes());
+    let io = |e| Error::io("(model being written)", e);
+    out.write_all(&file).map_err(io)?;
     out.flush().map_err(io)?;
     Ok(offset)
 }
@@ -296,26 +514,54 @@ pub(crate) struct Header {
     pub eos: WordId,
     pub unk_log10: f32,
     pub counts: [u64; 3],
+    /// Every trigram's context is a bigram (see [`FLAG_CONTEXTS_ARE_BIGRAMS`]).
+    pub contexts_are_bigrams: bool,
     pub sections: [std::ops::Range<usize>; N_SECTIONS],
+}
+
+/// Where a hash table's slots are and how to find a key's home.
+#[derive(Debug, Clone)]
+pub(crate) struct TableInfo {
+    pub seed: u64,
+    pub homes: u64,
+    /// The slots' bytes within the file.
+    pub slots: std::ops::Range<usize>,
 }
 
 impl Header {
     /// Parses and checks the header of `bytes` (the whole file): magic,
     /// version, that every section lies inside the file, and that the
-    /// fixed-size sections have the sizes the header implies. `name` is
-    /// used in error messages.
-    pub fn parse(name: &str, bytes: &[u8]) -> Result<Header> {
+    /// fixed-size sections have the sizes the header implies. With `verify`
+    /// it also checks the file's checksum (a pass over every byte). `name`
+    /// is used in error messages.
+    pub fn parse(name: &str, bytes: &[u8], verify: bool) -> Result<Header> {
         let bad = |message: String| Error::Model { input: name.to_string(), message };
-        if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+        if bytes.len() < 8 || &bytes[..8] != MAGIC {
             return Err(bad("not an unspin language model (bad magic number); build one with \
                             `unspin lm build` or `unspin lm import-sphinx`"
                 .into()));
         }
+        let truncated = || {
+            bad(format!("the header is cut short ({} bytes); is the file truncated?", bytes.len()))
+        };
+        if bytes.len() < 12 {
+            return Err(truncated());
+        }
         let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
         let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
         let version = u32_at(8);
+        if version == 1 {
+            return Err(bad(format!(
+                "format version 1 (n-grams in an FST, from an older unspin); this unspin reads \
+                 version {VERSION}: rebuild the model with `unspin lm build` or `unspin lm \
+                 import-sphinx` (the shipped model with scripts/lm/convert)"
+            )));
+        }
         if version != VERSION {
             return Err(bad(format!("format version {version}, this unspin reads {VERSION}")));
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(truncated());
         }
         let order = u32_at(12);
         if order != 3 {
@@ -328,6 +574,7 @@ impl Header {
         if u32_at(56) as usize != N_SECTIONS {
             return Err(bad(format!("{} sections, expected {N_SECTIONS}", u32_at(56))));
         }
+        let flags = u32_at(60);
         if n_words == 0 || n_words as usize > MAX_WORDS || bos >= n_words || eos >= n_words {
             return Err(bad(format!("bad vocabulary size {n_words} or <s>/</s> ids")));
         }
@@ -339,7 +586,7 @@ impl Header {
         }
         let mut sections: [std::ops::Range<usize>; N_SECTIONS] = Default::default();
         for (i, s) in sections.iter_mut().enumerate() {
-            let (off, len) = (u64_at(64 + 16 * i), u64_at(72 + 16 * i));
+            let (off, len) = (u64_at(72 + 16 * i), u64_at(80 + 16 * i));
             let end = off.checked_add(len).filter(|&e| e <= bytes.len() as u64);
             match end {
                 Some(end) if off >= HEADER_LEN as u64 => *s = off as usize..end as usize,
@@ -352,6 +599,11 @@ impl Header {
                     )))
                 }
             }
+        }
+        if verify && Checksum::of_file(bytes) != u64_at(CHECKSUM_AT) {
+            return Err(bad(
+                "checksum mismatch: the file is corrupt (truncated or modified?)".into()
+            ));
         }
         let v = n_words as usize;
         let expect = |s: Section, len: usize| {
@@ -376,11 +628,99 @@ impl Header {
                 )));
             }
         }
-        Ok(Header { n_words, bos, eos, unk_log10, counts, sections })
+        Ok(Header {
+            n_words,
+            bos,
+            eos,
+            unk_log10,
+            counts,
+            contexts_are_bigrams: flags & FLAG_CONTEXTS_ARE_BIGRAMS != 0,
+            sections,
+        })
+    }
+
+    /// Checks the hash table in section `s` (slots of `slot` bytes holding
+    /// `entries` keys) and says where its slots are.
+    pub fn table(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        s: Section,
+        slot: usize,
+        entries: u64,
+    ) -> Result<TableInfo> {
+        let what = SECTION_NAMES[s as usize];
+        let bad = |message: String| Error::Model { input: name.to_string(), message };
+        let range = self.sections[s as usize].clone();
+        let t = &bytes[range.clone()];
+        if t.len() < TABLE_HEADER_LEN || !(t.len() - TABLE_HEADER_LEN).is_multiple_of(slot) {
+            return Err(bad(format!("the {what} table has a bad size ({} bytes)", t.len())));
+        }
+        let seed = u64::from_le_bytes(t[..8].try_into().unwrap());
+        let homes = u64::from_le_bytes(t[8..16].try_into().unwrap());
+        let n_slots = (t.len() - TABLE_HEADER_LEN) / slot;
+        let last_empty = t[t.len() - slot..t.len() - slot + 4] == [0; 4];
+        if homes == 0 || homes > u32::MAX as u64 || homes > n_slots as u64 || !last_empty {
+            return Err(bad(format!(
+                "the {what} table is corrupt ({homes} home slots of {n_slots})"
+            )));
+        }
+        if entries >= n_slots as u64 {
+            return Err(bad(format!("{entries} {what} in a table of {n_slots} slots")));
+        }
+        Ok(TableInfo { seed, homes, slots: range.start + TABLE_HEADER_LEN..range.end })
     }
 }
 
 /// Reads little-endian `f32`s.
 pub(crate) fn read_f32s(bytes: &[u8]) -> Vec<f32> {
     bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_never_zero_and_homes_in_range() {
+        for h in [0, u64::MAX, 1 << 32, 0xFFFF_FFFF, 0x8000_0000_0000_0000] {
+            for (homes, mask) in [(1, TRIGRAM_FP_MASK), (7, BIGRAM_FP_MASK), (1 << 31, 1)] {
+                let (home, fp) = home_and_fingerprint(h, homes, mask);
+                assert!((home as u64) < homes);
+                assert!(fp != 0 && fp & !mask == 0);
+            }
+        }
+    }
+
+    #[test]
+    fn tables_find_every_key_and_end_empty() {
+        let entries: Vec<Entry> = (0..1000u32)
+            .map(|i| Entry { ids: [i % 37, i / 37, i], flags: 0, value: i & 0xFFFF })
+            .collect();
+        let hash = |s: u64, k: [WordId; 3]| trigram_hash(context_hash(s, k[0], k[1]), k[2]);
+        let bytes = build_table::<TRIGRAM_SLOT>(&entries, TRIGRAM_FP_MASK, hash).unwrap();
+        let seed = u64::from_le_bytes(bytes[..8].try_into().unwrap());
+        let homes = u64::from_le_bytes(bytes[8..16].try_into().unwrap());
+        let (slots, rest) = bytes[TABLE_HEADER_LEN..].as_chunks::<TRIGRAM_SLOT>();
+        assert!(rest.is_empty() && slots.len() as u64 >= homes);
+        assert_eq!(slots.last().unwrap()[..4], [0; 4]);
+        assert!(entries.len() as f64 / homes as f64 <= 0.8);
+        for e in &entries {
+            let (home, fp) = home_and_fingerprint(hash(seed, e.ids), homes, TRIGRAM_FP_MASK);
+            let s = probe(slots, home, fp, TRIGRAM_FP_MASK).unwrap();
+            assert_eq!(u16::from_le_bytes([s[4], s[5]]) as u32, e.value);
+        }
+    }
+
+    #[test]
+    fn checksum_sees_any_one_word_change() {
+        let bytes: Vec<u8> = (0..200u8).collect();
+        let base = Checksum::of_file(&bytes);
+        for at in (0..bytes.len()).filter(|&i| !(CHECKSUM_AT..CHECKSUM_AT + 8).contains(&i)) {
+            let mut b = bytes.clone();
+            b[at] ^= 1;
+            assert_ne!(Checksum::of_file(&b), base, "byte {at}");
+        }
+        assert_ne!(Checksum::of_file(&bytes[..199]), base);
+    }
 }

@@ -9,8 +9,8 @@
 //! The shipped model is the CMU Sphinx US-English trigram model (72,547
 //! words, 2.05 M bigrams, 1.67 M trigrams), converted by
 //! `scripts/lm/convert` from its own binary ([`sphinx`]) into our format
-//! ([`format`]) and embedded in the binary: `lexicon/lm/README.md` says
-//! where it comes from. Users build their own from clean text with
+//! ([`format`](mod@format)) and embedded in the binary:
+//! `lexicon/lm/README.md` says where it comes from. Users build their own from clean text with
 //! [`build`] (`unspin lm build`).
 //!
 //! Probabilities are Katz back-off, computed exactly as the source model
@@ -32,11 +32,15 @@
 //! assert!(scores[0] > scores[1]);
 //! ```
 //!
-//! Lookups walk an FST keyed by word ids (see [`format`]). The walk from the
-//! root to a word's node is done once per word when the model is opened, so
-//! a trigram query walks only the 1–3 key bytes of `w1` from `w2`'s node,
-//! then those of `w`; [`LanguageModel::score_candidates`] walks to the
-//! context once and then only the bytes of each candidate.
+//! Bigrams and trigrams live in two open-addressing hash tables read in
+//! place from the model file (see [`format`](mod@format)), so a query is
+//! one or two short runs of adjacent slots. [`LanguageModel::context`] resolves a
+//! context (w2, w1) once, with one bigram probe that also says whether any
+//! trigram follows it; each word scored in that context then costs at most
+//! one trigram probe and one bigram probe, and none when the answer is the
+//! unigram's. The tables keep 32-bit fingerprints, not the keys, so an
+//! absent n-gram is taken for a present one with probability about 3e-9
+//! per query (see [`format`](mod@format)).
 
 pub mod build;
 pub mod format;
@@ -48,11 +52,11 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use fst::raw::{CompiledAddr, Fst, Output};
+use fst::raw::Fst;
 
 use crate::error::{Error, Result};
 
-use format::{Header, Section};
+use format::{Header, Section, TableInfo};
 
 pub use build::LmBuilder;
 
@@ -63,7 +67,8 @@ pub type WordId = u32;
 static EMBEDDED_BYTES: &[u8] = include_bytes!("../../lexicon/lm/en-us.unspinlm");
 
 /// The bytes a model reads from: embedded, memory-mapped or owned. Kept
-/// alive by the model; the FSTs read them in place.
+/// alive by the model; the vocabulary FST and the n-gram tables read them
+/// in place.
 #[derive(Clone)]
 enum Data {
     Static(&'static [u8]),
@@ -81,7 +86,8 @@ impl Data {
     }
 }
 
-/// A section of a model's bytes, so that an FST can own its view of them.
+/// A section of a model's bytes, so that the vocabulary FST can own its
+/// view of them.
 #[derive(Clone)]
 struct Slice {
     data: Data,
@@ -94,9 +100,6 @@ impl AsRef<[u8]> for Slice {
     }
 }
 
-/// No node: a word that begins no n-gram.
-const NO_NODE: CompiledAddr = CompiledAddr::MAX;
-
 /// What the model knows of one word, indexed by id.
 #[derive(Clone, Copy, Debug)]
 struct Unigram {
@@ -104,10 +107,6 @@ struct Unigram {
     prob: f32,
     /// log10 back-off weight of w as a context.
     backoff: f32,
-    /// The FST node reached by this word's key bytes, or `NO_NODE`.
-    node: CompiledAddr,
-    /// The output accumulated on the way there.
-    out: u64,
 }
 
 /// Counts and sizes of a model, for `unspin lm stats`.
@@ -123,8 +122,8 @@ pub struct LmStats {
     pub counts: Vec<u64>,
     /// Size of the model file in bytes.
     pub bytes: usize,
-    /// Size of the n-gram FST in bytes.
-    pub ngram_fst_bytes: usize,
+    /// Size of the bigram and trigram hash tables in bytes.
+    pub ngram_table_bytes: usize,
     /// log10 probability of a word not in the vocabulary.
     pub unk_log10: f32,
 }
@@ -164,20 +163,19 @@ impl Perplexity {
     }
 }
 
-/// A resolved context (w2, w1): the FST nodes and back-off weights that
-/// every candidate word after it needs. Made by [`LanguageModel::context`],
-/// used by [`LanguageModel::score_in`]; valid only for the model that made
-/// it.
+/// A resolved context (w2, w1): what every candidate word after it needs
+/// (the back-off weights, and whether and where to look for trigrams).
+/// Made by [`LanguageModel::context`], used by [`LanguageModel::score_in`];
+/// valid only for the model that made it.
 #[derive(Clone, Copy, Debug)]
 pub struct Context {
-    /// Node of (w2 w1), whose children are trigram words, or `NO_NODE`.
-    tri_node: CompiledAddr,
-    tri_out: u64,
+    /// The context word of the bigrams (w1 w).
+    w1: WordId,
+    /// The hash of (w2 w1) in the trigram table ([`format::context_hash`]),
+    /// or `None` if no trigram (w2 w1 w) exists.
+    tri: Option<u64>,
     /// log10 bo(w2 w1), 0 if there is no such bigram.
     bo21: f32,
-    /// Node of (w1), whose children are bigram words, or `NO_NODE`.
-    bi_node: CompiledAddr,
-    bi_out: u64,
     /// log10 bo(w1); `None` if w1 is unknown (no context at all).
     bo1: Option<f32>,
 }
@@ -199,7 +197,8 @@ pub struct LanguageModel {
     data: Data,
     header: Header,
     vocab: fst::Map<Slice>,
-    ngrams: Fst<Slice>,
+    bigrams: TableInfo,
+    trigrams: TableInfo,
     unigrams: Vec<Unigram>,
     bigram_probs: Vec<f32>,
     bigram_backoffs: Vec<f32>,
@@ -238,8 +237,13 @@ impl LanguageModel {
             .get_or_init(|| {
                 // The embedded bytes were checked when they were made, so
                 // skip the checksum pass that user models get.
-                LanguageModel::from_static("embedded", EMBEDDED_BYTES)
-                    .map_err(|e| format!("{e} (rebuild it with scripts/lm/convert)"))
+                LanguageModel::from_static("embedded", EMBEDDED_BYTES).map_err(|e| {
+                    let message = match e {
+                        Error::Model { message, .. } => message,
+                        e => e.to_string(),
+                    };
+                    format!("{message} (rebuild it with scripts/lm/convert)")
+                })
             })
             .as_ref()
             .map_err(|message| Error::Model { input: "embedded".into(), message: message.clone() })
@@ -252,8 +256,9 @@ impl LanguageModel {
 
     /// Opens a model from bytes that live as long as the program (for
     /// example `include_bytes!`), in place. Unlike [`open`] and
-    /// [`from_bytes`], this trusts the FSTs' integrity and skips their
-    /// checksum pass, so use it only for bytes checked when they were made.
+    /// [`from_bytes`], this trusts the bytes' integrity and skips the
+    /// checksum pass over the whole file, so use it only for bytes checked
+    /// when they were made.
     ///
     /// [`open`]: LanguageModel::open
     /// [`from_bytes`]: LanguageModel::from_bytes
@@ -284,23 +289,15 @@ impl LanguageModel {
 
     fn from_data(name: &str, data: Data, verify: bool) -> Result<LanguageModel> {
         let bad = |message: String| Error::Model { input: name.to_string(), message };
-        let header = Header::parse(name, data.bytes())?;
+        let bytes = data.bytes();
+        let header = Header::parse(name, bytes, verify)?;
         let slice =
             |s: Section| Slice { data: data.clone(), range: header.sections[s as usize].clone() };
         // fst's own Display only says "FST error"; the detail is inside.
-        let fst_error = |what: &str, e: fst::Error| match e {
-            fst::Error::Fst(e) => bad(format!("the {what} FST: {e}")),
-            e => bad(format!("the {what} FST: {e}")),
-        };
-        let open_fst = |s: Section, what: &str| {
-            let fst = Fst::new(slice(s)).map_err(|e| fst_error(what, e))?;
-            if verify {
-                fst.verify().map_err(|e| fst_error(what, e))?;
-            }
-            Ok::<_, Error>(fst)
-        };
-        let vocab = fst::Map::from(open_fst(Section::Vocab, "vocabulary")?);
-        let ngrams = open_fst(Section::Ngrams, "n-gram")?;
+        let vocab = Fst::new(slice(Section::Vocab)).map(fst::Map::from).map_err(|e| match e {
+            fst::Error::Fst(e) => bad(format!("the vocabulary FST: {e}")),
+            e => bad(format!("the vocabulary FST: {e}")),
+        })?;
         let n = header.n_words as usize;
         if vocab.len() != n {
             return Err(bad(format!(
@@ -308,7 +305,6 @@ impl LanguageModel {
                 vocab.len()
             )));
         }
-        let bytes = data.bytes();
         let section = |s: Section| &bytes[header.sections[s as usize].clone()];
         // Word strings are only printed, but check them now so that
         // `word()` needs no error path.
@@ -323,24 +319,26 @@ impl LanguageModel {
             }
             prev = o;
         }
+        let bigrams =
+            header.table(name, bytes, Section::Bigrams, format::BIGRAM_SLOT, header.counts[1])?;
+        let trigrams =
+            header.table(name, bytes, Section::Trigrams, format::TRIGRAM_SLOT, header.counts[2])?;
 
-        let raw = format::read_f32s(section(Section::Unigrams));
-        let mut unigrams = Vec::with_capacity(n);
-        for (id, pair) in raw.chunks_exact(2).enumerate() {
-            let (node, out) =
-                walk(&ngrams, ngrams.root().addr(), 0, id as WordId).unwrap_or((NO_NODE, 0));
-            unigrams.push(Unigram { prob: pair[0], backoff: pair[1], node, out });
-        }
+        let unigrams = format::read_f32s(section(Section::Unigrams))
+            .chunks_exact(2)
+            .map(|pair| Unigram { prob: pair[0], backoff: pair[1] })
+            .collect();
         Ok(LanguageModel {
             name: name.to_string(),
             bigram_probs: format::read_f32s(section(Section::BigramProbs)),
             bigram_backoffs: format::read_f32s(section(Section::BigramBackoffs)),
             trigram_probs: format::read_f32s(section(Section::TrigramProbs)),
-            data,
-            header,
-            vocab,
-            ngrams,
+            bigrams,
+            trigrams,
             unigrams,
+            vocab,
+            header,
+            data,
         })
     }
 
@@ -463,37 +461,26 @@ impl LanguageModel {
         out.extend(cands.iter().map(|&w| self.score_in(&ctx, w)));
     }
 
-    /// Resolves the context (w2, w1) for [`score_in`](LanguageModel::score_in).
+    /// Resolves the context (w2, w1) for [`score_in`](LanguageModel::score_in):
+    /// one bigram probe for (w2 w1), which gives its back-off weight and
+    /// whether any trigram follows it.
     pub fn context(&self, w2: WordId, w1: WordId) -> Context {
-        let mut ctx = Context {
-            tri_node: NO_NODE,
-            tri_out: 0,
-            bo21: 0.0,
-            bi_node: NO_NODE,
-            bi_out: 0,
-            bo1: None,
-        };
+        let mut ctx = Context { w1, tri: None, bo21: 0.0, bo1: None };
         let Some(u1) = self.unigrams.get(w1 as usize) else { return ctx };
         ctx.bo1 = Some(u1.backoff);
-        ctx.bi_node = u1.node;
-        ctx.bi_out = u1.out;
-        if let Some(u2) = self.unigrams.get(w2 as usize) {
-            if u2.node != NO_NODE {
-                if let Some((node, out)) = walk(&self.ngrams, u2.node, u2.out, w1) {
-                    ctx.tri_node = node;
-                    ctx.tri_out = out;
-                    // The (w2 w1) node is also the bigram "w2 w1" itself,
-                    // whose back-off weight applies if no trigram matches.
-                    let n = self.ngrams.node(node);
-                    if n.is_final() {
-                        let value = n.final_output().cat(Output::new(out)).value();
-                        ctx.bo21 = self
-                            .bigram_backoffs
-                            .get((value >> 16) as usize)
-                            .copied()
-                            .unwrap_or(0.0);
-                    }
+        if self.is_known(w2) {
+            let bytes = self.data.bytes();
+            let trigrams_follow = match self.bigram(bytes, w2, w1) {
+                Some(slot) => {
+                    ctx.bo21 = self.bigram_backoffs.get(slot.backoff_bin()).copied().unwrap_or(0.0);
+                    slot.is_context()
                 }
+                // A model in which some trigram's context is no bigram
+                // (possible in an imported one) must still be searched.
+                None => !self.header.contexts_are_bigrams,
+            };
+            if trigrams_follow {
+                ctx.tri = Some(format::context_hash(self.trigrams.seed, w2, w1));
             }
         }
         ctx
@@ -506,24 +493,36 @@ impl LanguageModel {
     }
 
     /// log10 P(w | context), and the order of the n-gram that answered.
+    #[inline]
     pub fn lookup_in(&self, ctx: &Context, w: WordId) -> Lookup {
         let Some(u) = self.unigrams.get(w as usize) else {
             return Lookup { log10: self.header.unk_log10, order: 0 };
         };
         let Some(bo1) = ctx.bo1 else { return Lookup { log10: u.prob, order: 1 } };
-        if ctx.tri_node != NO_NODE {
-            if let Some(value) = final_value(&self.ngrams, ctx.tri_node, ctx.tri_out, w) {
-                let p = self.trigram_probs.get(value as usize).copied();
+        let bytes = self.data.bytes();
+        if let Some(context) = ctx.tri {
+            let h = format::trigram_hash(context, w);
+            if let Some(s) =
+                find::<{ format::TRIGRAM_SLOT }>(bytes, &self.trigrams, h, format::TRIGRAM_FP_MASK)
+            {
+                let bin = u16::from_le_bytes([s[4], s[5]]) as usize;
+                let p = self.trigram_probs.get(bin).copied();
                 return Lookup { log10: p.unwrap_or(self.header.unk_log10), order: 3 };
             }
         }
-        if ctx.bi_node != NO_NODE {
-            if let Some(value) = final_value(&self.ngrams, ctx.bi_node, ctx.bi_out, w) {
-                let p = self.bigram_probs.get((value & 0xFFFF) as usize).copied();
-                return Lookup { log10: p.unwrap_or(self.header.unk_log10) + ctx.bo21, order: 2 };
-            }
+        if let Some(slot) = self.bigram(bytes, ctx.w1, w) {
+            let p = self.bigram_probs.get(slot.prob_bin()).copied();
+            return Lookup { log10: p.unwrap_or(self.header.unk_log10) + ctx.bo21, order: 2 };
         }
         Lookup { log10: u.prob + bo1 + ctx.bo21, order: 1 }
+    }
+
+    /// The slot of bigram (w1 w), if the model has it.
+    #[inline]
+    fn bigram(&self, bytes: &[u8], w1: WordId, w: WordId) -> Option<BigramSlot> {
+        let h = format::bigram_hash(self.bigrams.seed, w1, w);
+        find::<{ format::BIGRAM_SLOT }>(bytes, &self.bigrams, h, format::BIGRAM_FP_MASK)
+            .map(|s| BigramSlot(*s))
     }
 
     /// Scores a sentence of words as `<s> words… </s>`: one log10
@@ -591,6 +590,10 @@ impl LanguageModel {
     /// Counts, sizes and origin.
     pub fn stats(&self) -> LmStats {
         let bytes = self.data.bytes();
+        let table_bytes = [Section::Bigrams, Section::Trigrams]
+            .iter()
+            .map(|&s| self.header.sections[s as usize].len())
+            .sum();
         LmStats {
             name: self.name.clone(),
             source: String::from_utf8_lossy(
@@ -600,37 +603,43 @@ impl LanguageModel {
             order: 3,
             counts: self.header.counts.to_vec(),
             bytes: bytes.len(),
-            ngram_fst_bytes: self.header.sections[Section::Ngrams as usize].len(),
+            ngram_table_bytes: table_bytes,
             unk_log10: self.header.unk_log10,
         }
     }
 }
 
-/// Walks the key bytes of `id` from `addr`, accumulating outputs.
+/// The slot of a key with hash `h` in `table`, if the table has it.
 #[inline]
-fn walk(
-    fst: &Fst<Slice>,
-    mut addr: CompiledAddr,
-    out: u64,
-    id: WordId,
-) -> Option<(CompiledAddr, u64)> {
-    let mut out = Output::new(out);
-    let (code, len) = format::id_code(id);
-    for &byte in &code[..len] {
-        let node = fst.node(addr);
-        let t = node.transition(node.find_input(byte)?);
-        out = out.cat(t.out);
-        addr = t.addr;
-    }
-    Some((addr, out.value()))
+fn find<'a, const W: usize>(
+    bytes: &'a [u8],
+    table: &TableInfo,
+    h: u64,
+    mask: u32,
+) -> Option<&'a [u8; W]> {
+    let (home, fp) = format::home_and_fingerprint(h, table.homes, mask);
+    let (slots, _) = bytes.get(table.slots.clone())?.as_chunks::<W>();
+    format::probe(slots, home, fp, mask)
 }
 
-/// The value of the key that continues from `addr` with `id`, if any.
-#[inline]
-fn final_value(fst: &Fst<Slice>, addr: CompiledAddr, out: u64, id: WordId) -> Option<u64> {
-    let (addr, out) = walk(fst, addr, out, id)?;
-    let node = fst.node(addr);
-    node.is_final().then(|| node.final_output().cat(Output::new(out)).value())
+/// A bigram's slot: fingerprint word, probability bin, back-off bin.
+#[derive(Clone, Copy)]
+struct BigramSlot([u8; format::BIGRAM_SLOT]);
+
+impl BigramSlot {
+    fn prob_bin(self) -> usize {
+        u16::from_le_bytes([self.0[4], self.0[5]]) as usize
+    }
+
+    fn backoff_bin(self) -> usize {
+        u16::from_le_bytes([self.0[6], self.0[7]]) as usize
+    }
+
+    /// True if some trigram has this bigram as its context.
+    fn is_context(self) -> bool {
+        let word = u32::from_le_bytes([self.0[0], self.0[1], self.0[2], self.0[3]]);
+        word & format::BIGRAM_IS_CONTEXT != 0
+    }
 }
 
 #[cfg(test)]
@@ -642,5 +651,23 @@ mod tests {
     #[test]
     fn model_is_send_and_sync() {
         assert_send_sync::<LanguageModel>();
+    }
+
+    /// `context` skips the trigram table after a context that is no bigram
+    /// only when the file says no trigram has such a context. It holds for
+    /// the shipped model (checked when it was converted) and always for the
+    /// Kneser-Ney builder: a trigram's context occurs wherever the trigram
+    /// does, so it is counted at least as often and pruned no sooner.
+    #[test]
+    fn trigram_contexts_are_bigrams_in_our_models() {
+        assert!(LanguageModel::embedded().header.contexts_are_bigrams);
+        let text = "the cat sat on the mat. the cat sat on the hat. a dog sat. \
+                    the dog ran to the cat. a cat ran.";
+        for min_count in [1, 2, 3] {
+            let mut b = LmBuilder::new();
+            b.min_count(min_count).add_text(text);
+            let lm = LanguageModel::from_bytes("cats", b.build("test").unwrap()).unwrap();
+            assert!(lm.header.contexts_are_bigrams, "min count {min_count}");
+        }
     }
 }

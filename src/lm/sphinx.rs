@@ -89,7 +89,7 @@ pub struct SphinxModel {
     pub unsorted_nodes: usize,
     /// How many records sphinxbase's search cannot reach, and so are left
     /// out, as sphinxbase leaves them out of every answer (en-us.lm.bin: 2
-    /// trigrams, "whips and bullhorns" and "<s> and jerri").
+    /// trigrams, "whips and bullhorns" and "`<s>` and jerri").
     pub unreachable: usize,
 }
 
@@ -377,12 +377,12 @@ impl SphinxModel {
         Ok(model)
     }
 
-    /// Re-encodes the model in our format, for [`format::write`]. `source`
+    /// Re-encodes the model in our format, for [`super::format::write`]. `source`
     /// describes the model's origin. Bins keep their Sphinx values, so every
     /// probability is the very float sphinxbase would use.
     ///
     /// Words are renumbered by falling unigram probability (see
-    /// [`format::push_id`]). Sphinx gives an unknown word probability zero;
+    /// [`super::format::write`]). Sphinx gives an unknown word probability zero;
     /// a decoder needs a finite floor, so unknown words get one log10 unit
     /// below the rarest word's probability.
     pub fn to_parts(&self, source: &str) -> Result<SphinxParts> {

@@ -1,6 +1,6 @@
 //! The language model's own word splitter and case folding.
 //!
-//! Kept apart from [`crate::tokenize`] on purpose: a model's vocabulary is
+//! Kept apart from [`crate::tokenize`](mod@crate::tokenize) on purpose: a model's vocabulary is
 //! fixed when it is built, so the text it scores must be split and folded
 //! exactly as its training text was, whatever the tokenizer becomes.
 //!
