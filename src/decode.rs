@@ -539,7 +539,27 @@ impl Decoder {
             |ti: usize| unit_index.get(ti.wrapping_sub(base)).copied().filter(|&k| k != usize::MAX);
         let bos = self.lm.bos();
         let mut out = Vec::new();
-        for &k in arcs {
+        // Starts loading the n-grams the fast accept of arc `k` reads, one
+        // arc ahead, so that its cache misses overlap the work on this one.
+        let warm = |k: usize| {
+            let m = &matches[k];
+            let (Some(first), Some(last_incl)) = (unit_of(m.first), unit_of(m.last - 1)) else {
+                return;
+            };
+            if let [o] = *sentence.ids_of(first, last_incl + 1) {
+                let (w2, w1) = sentence.before(first, bos);
+                let (after, _) = sentence.after(last_incl + 1, self.lm.eos());
+                self.lm.prefetch(w2, w1, o);
+                self.lm.prefetch(w1, o, after[0]);
+            }
+        };
+        if let Some(&k) = arcs.first() {
+            warm(k);
+        }
+        for (ix, &k) in arcs.iter().enumerate() {
+            if let Some(&next) = arcs.get(ix + 1) {
+                warm(next);
+            }
             let m = &matches[k];
             let (Some(first), Some(last_incl)) = (unit_of(m.first), unit_of(m.last - 1)) else {
                 continue;
@@ -577,6 +597,11 @@ impl Decoder {
             // Stage 1: the first word in the left context, plus the channel;
             // stage 2: the best few with the whole window.
             let channel_base = self.channel_base();
+            for c in cands.iter().take(p.precheck_candidates) {
+                if let Some(&w) = self.cand_ids(c).first() {
+                    self.lm.prefetch_in(&left, w);
+                }
+            }
             let mut scored: Vec<(f32, usize, f32)> = cands
                 .iter()
                 .take(p.precheck_candidates)
@@ -685,6 +710,11 @@ impl Decoder {
                     },
                 );
                 let bonus = if st.changed { follow_bonus } else { 0.0 };
+                for &ai in &arcs_at[i] {
+                    for c in &arcs[ai].cands {
+                        self.lm.prefetch_in(&ctx, c.ids[0]);
+                    }
+                }
                 for &ai in &arcs_at[i] {
                     let a = &arcs[ai];
                     for (ci, c) in a.cands.iter().enumerate() {
