@@ -442,13 +442,13 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
     ));
     if let Some((n, flagged, exact, skipped)) = s.tortured {
         out.push_str(&format!(
-            "| tortured phrases flagged (PPS list, never in the lexicon) | {:.1}% ({} of {}) | ≥ 70% |\n",
+            "| tortured phrases flagged (PPS list, never in the lexicon; half of it) | {:.1}% ({} of {}) | ≥ 70% |\n",
             100.0 * flagged as f32 / n.max(1) as f32,
             flagged,
             n
         ));
         out.push_str(&format!(
-            "| tortured phrases restored exactly | {:.1}% ({} of {}; {} uncertain pairs skipped) | ≥ 40% |\n",
+            "| tortured phrases restored exactly | {:.1}% ({} of {}; {} uncertain pairs of the whole list skipped) | ≥ 40% |\n",
             100.0 * exact as f32 / n.max(1) as f32,
             exact,
             n,
