@@ -88,7 +88,9 @@ type Step = (usize, u64, Option<u64>);
 /// (token number, start node) → where the walk from there ends.
 type Memo = std::collections::HashMap<(u32, usize), Option<Step>, Mix>;
 
-/// Words and memo entries kept before the memo starts over.
+/// Words and memo entries (per layer) kept before the memo starts over:
+/// enough for a large corpus's common words, small enough (a few MB per
+/// thread) that memory stays flat however long a bulk run goes.
 const MEMO_CAPACITY: usize = 1 << 16;
 
 /// A hasher for the memo's integer keys (one multiply per word).
@@ -170,7 +172,7 @@ impl Scanner {
             .as_ref()
             .is_some_and(|l| std::sync::Arc::ptr_eq(&l.layers, &lexicon.layers))
             || self.words.len() > MEMO_CAPACITY
-            || self.memo.iter().any(|m| m.len() > 4 * MEMO_CAPACITY)
+            || self.memo.iter().any(|m| m.len() > MEMO_CAPACITY)
         {
             self.words.clear();
             self.memo.clear();
