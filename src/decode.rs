@@ -334,7 +334,22 @@ impl Decoder {
         }
         let matches =
             SCANNER.with(|s| s.borrow_mut().scan(&self.lexicon, text, &tokens, ScanMode::All));
-        let excluded = |t: &Token| exclude.iter().any(|r| t.start < r.end && r.start < t.end);
+        // Sorted and merged, so that a token is checked by binary search:
+        // `any` over every range made a text of many boilerplate lines
+        // quadratic.
+        let mut ranges: Vec<Range<usize>> = exclude.to_vec();
+        ranges.sort_by_key(|r| r.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        let excluded = |t: &Token| {
+            let i = merged.partition_point(|r| r.end <= t.start);
+            merged.get(i).is_some_and(|r| r.start < t.end)
+        };
 
         // Which tokens may be changed: not names (capitalized mid-sentence),
         // not acronyms, not excluded.

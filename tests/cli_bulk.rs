@@ -502,3 +502,44 @@ fn restore_html_marks_edits_and_keeps_markup() {
     assert_eq!(code, 0);
     assert_eq!(std::fs::read_to_string(dir.path().join("spun.html")).unwrap(), out);
 }
+
+// --- limits -------------------------------------------------------------------
+
+#[test]
+fn limit_flags_reach_the_input_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let article = std::fs::read_to_string(data("tree/sub/clean.txt")).unwrap();
+    let page = dir.path().join("deep.html");
+    let body = article.split("\n\n").map(|p| format!("<p>{p}</p>")).collect::<String>();
+    let html = format!(
+        "<!doctype html><html><body>{}<article>{body}</article>{}</body></html>",
+        "<div>".repeat(100),
+        "</div>".repeat(100)
+    );
+    std::fs::write(&page, html).unwrap();
+    let page = page.to_str().unwrap();
+
+    // --max-html-depth: a warning on stderr naming the page.
+    let out = unspin().args(["score", page, "--max-html-depth", "32"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(&format!("{page}: HTML nested")), "{stderr}");
+    assert!(stderr.contains("deeper than 32"), "{stderr}");
+    let out = unspin().args(["score", page]).output().unwrap();
+    assert!(!String::from_utf8(out.stderr).unwrap().contains("HTML nested"));
+
+    // --max-token-bytes and --max-line-bytes: an error row, exit code 2.
+    let text = dir.path().join("blob.txt");
+    std::fs::write(&text, format!("{article}\n{}\n", "z".repeat(3000))).unwrap();
+    let text = text.to_str().unwrap();
+    let (out, code) = run(&["score", text, "--max-token-bytes", "2K", "--format", "jsonl", "-q"]);
+    assert_eq!(code, 2, "{out}");
+    let row = &json_lines(&out)[0];
+    let error = row["error"].as_str().unwrap();
+    assert!(error.starts_with(&format!("{text}: a token of 3000 bytes")), "{error}");
+    let (out, code) = run(&["score", text, "--max-line-bytes", "1K", "--format", "jsonl", "-q"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(json_lines(&out)[0]["error"].as_str().unwrap().contains("--max-line-bytes"));
+    let (_, code) = run(&["score", text, "-q"]);
+    assert_eq!(code, 0);
+}

@@ -850,3 +850,127 @@ fn binary_data_served_as_html_is_an_error_not_a_panic() {
     assert_eq!(docs.len(), 1);
     assert!(docs[0].error.is_some(), "{:?}", docs[0].text.get(..80));
 }
+
+// --- limits against hostile input ---------------------------------------------
+
+fn read_all(name: &str, bytes: impl Into<Vec<u8>>, opts: &InputOptions) -> Vec<Document> {
+    read_input(name, std::io::Cursor::new(bytes.into()), opts).collect()
+}
+
+/// An article of a few paragraphs, for pages built around it.
+fn article_html() -> String {
+    let page = std::fs::read_to_string(data("html/harbour.html")).unwrap();
+    let start = page.find("<article").unwrap();
+    let end = page.find("</article>").unwrap() + "</article>".len();
+    page[start..end].to_string()
+}
+
+#[test]
+fn deeply_nested_html_is_flattened_with_a_warning() {
+    // A million nested <div>s took hours to parse and extract before the
+    // depth cap (O(depth²)); the article inside must still come out.
+    let n = 1_000_000;
+    let page = format!(
+        "<!doctype html><html><body>{}{}{}</body></html>",
+        "<div>".repeat(n),
+        article_html(),
+        "</div>".repeat(n)
+    );
+    let doc = &read_all("deep.html", page, &defaults())[0];
+    assert!(doc.is_ok(), "{doc:?}");
+    assert!(doc.text.contains("Councillors in Porthwenna"), "{}", doc.text);
+    let warning = doc.warnings.iter().find(|w| w.contains("--max-html-depth"));
+    let warning = warning.unwrap_or_else(|| panic!("{:?}", doc.warnings));
+    assert!(warning.contains("deeper than 256"), "{warning}");
+    // The page kept for restore is the original.
+    assert!(doc.html.as_ref().is_some_and(|h| h.matches("<div>").count() == n));
+}
+
+#[test]
+fn max_html_depth_is_an_option() {
+    let page = format!(
+        "<!doctype html><html><body>{}{}{}</body></html>",
+        "<div>".repeat(40),
+        article_html(),
+        "</div>".repeat(40)
+    );
+    let shallow = InputOptions { max_html_depth: 16, ..defaults() };
+    let doc = &read_all("page.html", page.clone(), &shallow)[0];
+    assert!(doc.warnings.iter().any(|w| w.contains("deeper than 16")), "{:?}", doc.warnings);
+    // Flattening drops structure, not words (though with less structure
+    // Readability may take in more of the page).
+    assert!(doc.text.contains("Councillors in Porthwenna voted"), "{}", doc.text);
+    let doc = &read_all("page.html", page, &defaults())[0];
+    assert!(doc.warnings.is_empty(), "{:?}", doc.warnings);
+}
+
+#[test]
+fn html_that_reopens_formatting_is_read_in_safe_mode() {
+    // 400 distinct unclosed <b>s that the parser re-opens in every later
+    // paragraph: before the cap, a 10 KB page of these built an 85 MB DOM.
+    let bs: String = (0..400).map(|i| format!("<b id={i}>")).collect();
+    let page = format!(
+        "<!doctype html><html><body>{}<p>{bs}</p>{}</body></html>",
+        article_html(),
+        "<p>more text".repeat(20_000)
+    );
+    let doc = &read_all("bomb.html", page, &defaults())[0];
+    assert!(doc.text.contains("Councillors in Porthwenna"), "{doc:?}");
+    assert!(doc.warnings.iter().any(|w| w.contains("too irregular")), "{:?}", doc.warnings);
+}
+
+#[test]
+fn a_huge_token_is_an_error_naming_the_input() {
+    let text = format!("Some prose before it. {} And after.", "x".repeat(2 << 20));
+    let doc = &read_all("blob.txt", text.clone(), &defaults())[0];
+    let error = doc.error.as_deref().unwrap_or_else(|| panic!("{doc:?}"));
+    assert!(error.starts_with("blob.txt: a token of 2097152 bytes at byte 22"), "{error}");
+    assert!(error.contains("--max-token-bytes"), "{error}");
+    let opts = InputOptions { max_token_bytes: 4 << 20, ..defaults() };
+    assert!(read_all("blob.txt", text, &opts)[0].is_ok());
+}
+
+#[test]
+fn long_runs_of_short_tokens_are_not_one_token() {
+    // No ASCII whitespace, but the tokenizer cuts these into short tokens.
+    for text in ["漢字".repeat(1 << 19), "\"".repeat(2 << 20), "a,".repeat(1 << 20)] {
+        let doc = &read_all("run.txt", text, &defaults())[0];
+        assert!(doc.is_ok(), "{:?}", doc.error);
+    }
+    // But "a.a.a.…" is one word to UAX #29, like "e.g.".
+    let doc = &read_all("run.txt", "a.".repeat(1 << 20), &defaults())[0];
+    assert!(doc.error.as_ref().is_some_and(|e| e.contains("--max-token-bytes")), "{doc:?}");
+}
+
+#[test]
+fn a_huge_line_is_an_error_naming_the_input() {
+    let text = format!("Title\n\n{}\n", "word ".repeat(4000));
+    let opts = InputOptions { max_line_bytes: 10_000, ..defaults() };
+    let doc = &read_all("wide.txt", text.clone(), &opts)[0];
+    let error = doc.error.as_deref().unwrap_or_else(|| panic!("{doc:?}"));
+    assert_eq!(
+        error,
+        "wide.txt: line 3 is 20000 bytes long, longer than 10000; raise --max-line-bytes"
+    );
+    assert!(read_all("wide.txt", text, &defaults())[0].is_ok());
+}
+
+#[test]
+fn token_and_line_caps_apply_per_record_and_to_extracted_html() {
+    let long = "y".repeat(5000);
+    let jsonl =
+        format!("{{\"text\":\"fine\"}}\n{{\"text\":\"a {long} b\"}}\n{{\"text\":\"also fine\"}}\n");
+    let opts = InputOptions { jsonl: true, max_token_bytes: 4096, ..defaults() };
+    let all = read_all("recs.jsonl", jsonl, &opts);
+    let errors: Vec<_> = all.iter().map(|d| d.error.is_some()).collect();
+    assert_eq!(errors, [false, true, false]);
+    assert!(all[1].error.as_ref().unwrap().starts_with("recs.jsonl:2: a token of 5000 bytes"));
+    assert!(all[1].record.is_some(), "the record is kept for restore to write back");
+
+    let article = article_html().replace("<p>The new timetable", &format!("<p>{long} The new"));
+    let page = format!("<!doctype html><html><body>{article}</body></html>");
+    let opts = InputOptions { max_token_bytes: 4096, ..defaults() };
+    let doc = &read_all("page.html", page, &opts)[0];
+    assert!(doc.error.as_ref().is_some_and(|e| e.contains("--max-token-bytes")), "{doc:?}");
+    assert!(doc.html.is_some(), "the page is kept");
+}

@@ -116,6 +116,18 @@ pub struct InputArgs {
     /// Longer HTML pages are cut to this size before extraction.
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     pub max_html_bytes: Option<u64>,
+    /// HTML tags that would nest elements deeper than this are ignored
+    /// before extraction (their text is kept) [default: 256].
+    #[arg(long, value_name = "N")]
+    pub max_html_depth: Option<usize>,
+    /// A document whose text has a token (a word, number or run of
+    /// symbols) longer than this is reported as an error [default: 1M].
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_token_bytes: Option<u64>,
+    /// A document whose text has a line longer than this is reported as an
+    /// error [default: 16M].
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_line_bytes: Option<u64>,
     /// Worker threads (default: all cores).
     #[arg(short = 'j', long = "threads", value_name = "N")]
     pub threads: Option<usize>,
@@ -147,6 +159,9 @@ impl InputArgs {
             },
             max_bytes: self.max_bytes.unwrap_or(defaults.max_bytes),
             max_html_bytes: self.max_html_bytes.unwrap_or(defaults.max_html_bytes),
+            max_html_depth: self.max_html_depth.unwrap_or(defaults.max_html_depth),
+            max_token_bytes: self.max_token_bytes.unwrap_or(defaults.max_token_bytes),
+            max_line_bytes: self.max_line_bytes.unwrap_or(defaults.max_line_bytes),
         }
     }
 

@@ -53,6 +53,7 @@ use encoding_rs::Encoding;
 
 use super::boilerplate::strip_boilerplate;
 use super::decode::decode_with;
+use super::nesting;
 
 /// How far into a page to look for `<meta charset>`. The HTML standard says
 /// 1024 bytes, but real pages put scripts and styles first, so look further.
@@ -208,7 +209,9 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Extracts the article from `html`. `source` names the page in messages;
 /// pages longer than `max_bytes` are cut (with a warning) before parsing,
-/// because a DOM costs several times the page's size in memory.
+/// because a DOM costs several times the page's size in memory, and tags
+/// nested deeper than `max_depth` are dropped (with a warning), because
+/// parsing costs O(depth²) (see `nesting.rs`).
 ///
 /// On failure, returns the error message for the document and the
 /// warnings gathered so far.
@@ -216,6 +219,7 @@ pub(crate) fn extract(
     source: &str,
     html: &str,
     max_bytes: u64,
+    max_depth: usize,
 ) -> Result<Page, (String, Vec<String>)> {
     let mut warnings = Vec::new();
     let mut html = html;
@@ -231,16 +235,28 @@ pub(crate) fn extract(
         ));
         html = &html[..cut];
     }
-    // html5ever and the Readability port are not expected to panic, but a
-    // bulk run over a web crawl is exactly where an unexpected page turns
-    // up, and one page must not end the run.
-    match catch_unwind(AssertUnwindSafe(|| extract_unguarded(html))) {
-        Ok(Some(mut page)) => {
+    // The nesting pre-scan, html5ever and the Readability port are not
+    // expected to panic, but a bulk run over a web crawl is exactly where
+    // an unexpected page turns up, and one page must not end the run.
+    let extracted = catch_unwind(AssertUnwindSafe(|| {
+        let (html, flattened) = nesting::flatten(html, max_depth);
+        (extract_unguarded(&html), flattened.warnings(max_depth))
+    }));
+    let page = match extracted {
+        Ok((page, flattening)) => {
+            warnings.extend(flattening);
+            page
+        }
+        Err(_) => {
+            return Err((format!("{source}: the HTML extractor failed on this page"), warnings))
+        }
+    };
+    match page {
+        Some(mut page) => {
             page.warnings.extend(warnings);
             Ok(page)
         }
-        Ok(None) => Err((format!("no article text found in {source}"), warnings)),
-        Err(_) => Err((format!("{source}: the HTML extractor failed on this page"), warnings)),
+        None => Err((format!("no article text found in {source}"), warnings)),
     }
 }
 

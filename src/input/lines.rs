@@ -1,8 +1,14 @@
-//! Line reading with a length cap.
+//! Line reading with a length cap, and the longest line and token of a
+//! text.
 //!
 //! `BufRead::read_until` keeps growing its buffer until it finds a newline,
 //! so one corrupt multi-gigabyte "line" would exhaust memory. These readers
 //! keep at most `max` bytes and discard the rest of an oversized line.
+//!
+//! [`longest`] finds the first line or token of a decoded text over a cap,
+//! in one pass: a document is refused rather than handed on with a
+//! megabyte-long token (every later stage copies tokens: the scanner's
+//! normalized text, its per-thread memo, the language model's lookups).
 
 use std::io::{self, BufRead};
 
@@ -58,6 +64,51 @@ pub(crate) fn read_line_capped<R: BufRead + ?Sized>(
     })
 }
 
+/// The first line or token of a text that is over its cap.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TooLong {
+    /// Line `number` (1-based) is `len` bytes long.
+    Line { number: usize, len: usize },
+    /// A token of `len` bytes starts at byte `start`.
+    Token { start: usize, len: usize },
+}
+
+/// The first line longer than `max_line` bytes or token longer than
+/// `max_token` bytes in `text`, if any. Linear in the text.
+pub(crate) fn longest(text: &str, max_line: usize, max_token: usize) -> Option<TooLong> {
+    let bytes = text.as_bytes();
+    let mut line_start = 0;
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if line.len() > max_line {
+            return Some(TooLong::Line { number: i + 1, len: line.len() });
+        }
+        if line.len() > max_token {
+            // A token never spans ASCII whitespace, so only a run without
+            // any can hold one that long; the tokenizer decides (a run of
+            // CJK text is many short tokens).
+            let mut run_start = line_start;
+            for run in line.split(|b| b.is_ascii_whitespace()) {
+                if run.len() > max_token {
+                    // Runs end at ASCII bytes: `text` slices there.
+                    let run_text = &text[run_start..run_start + run.len()];
+                    let long = crate::tokenize::tokenize(run_text)
+                        .into_iter()
+                        .find(|t| t.end - t.start > max_token);
+                    if let Some(t) = long {
+                        return Some(TooLong::Token {
+                            start: run_start + t.start,
+                            len: t.end - t.start,
+                        });
+                    }
+                }
+                run_start += run.len() + 1;
+            }
+        }
+        line_start += line.len() + 1;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +126,20 @@ mod tests {
             }
         }
         assert_eq!(got, ["short", "<too long>", "ok\r", "last"]);
+    }
+
+    #[test]
+    fn longest_line_and_token() {
+        assert_eq!(longest("short\nlines", 5, 5), None);
+        assert_eq!(longest("ok\ntoo long\n", 5, 100), Some(TooLong::Line { number: 2, len: 8 }));
+        assert_eq!(longest("a bb cccccc d", 100, 5), Some(TooLong::Token { start: 5, len: 6 }));
+        // A long run of CJK is many one-character tokens.
+        assert_eq!(longest(&"漢".repeat(100), 1000, 10), None);
+        // Punctuation runs split into tokens too.
+        assert_eq!(longest(&"\"".repeat(100), 1000, 10), None);
+        assert_eq!(
+            longest(&format!("x\n{}", "ab".repeat(50)), 1000, 10),
+            Some(TooLong::Token { start: 2, len: 100 })
+        );
     }
 }

@@ -14,7 +14,8 @@
 //! 3. with [`InputOptions::jsonl`], one document per line (`jsonl.rs`);
 //! 4. anything else is one document: binary data is refused (`decode.rs`),
 //!    HTML has its article extracted (`html.rs`, whose docs say which
-//!    extractor was chosen and why), text is decoded as UTF-8.
+//!    extractor was chosen and why, after `nesting.rs` has capped its
+//!    depth), text is decoded as UTF-8.
 //!
 //! Failure is per document, never per run: an unreadable file, a malformed
 //! JSONL line, a truncated WARC record or a page without an article each
@@ -26,7 +27,9 @@
 //! time, so `--jsonl -` processes records as they arrive on stdin and a
 //! multi-gigabyte WARC file is fine. [`InputOptions::max_bytes`] caps each
 //! document (and each record), which is also what stops a decompression
-//! bomb.
+//! bomb; the other caps against hostile input are an HTML page's size and
+//! nesting depth (`nesting.rs` flattens what is deeper) and the longest
+//! token and line of a document's text.
 //!
 //! ```no_run
 //! use std::path::PathBuf;
@@ -48,6 +51,7 @@ mod decode;
 mod html;
 mod jsonl;
 mod lines;
+mod nesting;
 mod warc;
 
 use std::collections::VecDeque;
@@ -134,6 +138,19 @@ pub struct InputOptions {
     /// pages are cut with a warning, since a DOM costs several times the
     /// page's size in memory.
     pub max_html_bytes: u64,
+    /// Deepest element nesting handed to the extractor (default 256).
+    /// Parsing costs O(depth²), so tags that would open elements deeper
+    /// than this are dropped (their text is kept), with a warning.
+    pub max_html_depth: usize,
+    /// Longest token (a word, number or run of symbols, as the tokenizer
+    /// cuts them) in a document's text (default 1 MiB). A document with a
+    /// longer one is an error: it is not prose (a base64 blob, a
+    /// megabyte of one character), and every later stage would copy it.
+    pub max_token_bytes: u64,
+    /// Longest line in a document's text (default 16 MiB); a document
+    /// with a longer one is an error. JSONL lines are capped by
+    /// `max_bytes`, WARC header lines at 64 KiB.
+    pub max_line_bytes: u64,
 }
 
 impl Default for InputOptions {
@@ -146,6 +163,9 @@ impl Default for InputOptions {
             html: None,
             max_bytes: 256 << 20,
             max_html_bytes: 16 << 20,
+            max_html_depth: 256,
+            max_token_bytes: 1 << 20,
+            max_line_bytes: 16 << 20,
         }
     }
 }
@@ -500,13 +520,22 @@ impl Settings {
     }
 
     fn plain_document(&self, source: String, text: String) -> Document {
+        if let Err(message) = self.check_lengths(&source, &text) {
+            return Document::failed(source, message);
+        }
         let warnings = if text.is_empty() { vec!["empty input".to_string()] } else { Vec::new() };
         let boilerplate = boilerplate_ranges(&text);
         Document { source, text, warnings, boilerplate, ..Document::default() }
     }
 
     fn page_document(&self, source: String, page: String) -> Document {
-        match html::extract(&source, &page, self.opts.max_html_bytes) {
+        let found =
+            html::extract(&source, &page, self.opts.max_html_bytes, self.opts.max_html_depth)
+                .and_then(|found| match self.check_lengths(&source, &found.text) {
+                    Ok(()) => Ok(found),
+                    Err(message) => Err((message, found.warnings)),
+                });
+        match found {
             Ok(found) => Document {
                 boilerplate: boilerplate_ranges(&found.text),
                 source,
@@ -520,6 +549,23 @@ impl Settings {
             Err((message, warnings)) => {
                 Document { html: Some(page), warnings, ..Document::failed(source, message) }
             }
+        }
+    }
+
+    /// Refuses a text with a line or a token longer than the caps.
+    fn check_lengths(&self, source: &str, text: &str) -> std::result::Result<(), String> {
+        let max_line = usize::try_from(self.opts.max_line_bytes).unwrap_or(usize::MAX);
+        let max_token = usize::try_from(self.opts.max_token_bytes).unwrap_or(usize::MAX);
+        match lines::longest(text, max_line, max_token) {
+            None => Ok(()),
+            Some(lines::TooLong::Line { number, len }) => Err(format!(
+                "{source}: line {number} is {len} bytes long, longer than {max_line}; \
+                 raise --max-line-bytes"
+            )),
+            Some(lines::TooLong::Token { start, len }) => Err(format!(
+                "{source}: a token of {len} bytes at byte {start} of the text is longer than \
+                 {max_token}; raise --max-token-bytes"
+            )),
         }
     }
 }

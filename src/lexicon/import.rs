@@ -309,6 +309,9 @@ fn strip_parentheses(s: &str) -> String {
 /// The readings of an "Expected Text" / "correct" field: parenthesized notes
 /// dropped, "a/b" alternatives expanded (at most four readings); an error
 /// for an uncertain ("?") or empty target.
+/// The most words an expected text (an original) may have.
+const MAX_EXPECTED_WORDS: usize = 64;
+
 fn clean_expected(expected: &str) -> std::result::Result<Vec<String>, String> {
     let cleaned = strip_parentheses(&expected.replace("\\\"", "\""));
     if cleaned.contains('?') || expected.trim().starts_with('?') {
@@ -320,6 +323,14 @@ fn clean_expected(expected: &str) -> std::result::Result<Vec<String>, String> {
     // "signing / sign language recognition": whole-phrase alternatives.
     let mut readings: Vec<String> = Vec::new();
     for alt in cleaned.split(" / ") {
+        // Each word extends every reading built so far: bounded, so that a
+        // huge cell cannot make the import quadratic.
+        let words = alt.split_whitespace().count();
+        if words > MAX_EXPECTED_WORDS {
+            return Err(format!(
+                "expected text of {words} words; at most {MAX_EXPECTED_WORDS} are read"
+            ));
+        }
         // "contagious/transmissible diseases": word-level alternatives.
         let mut partial: Vec<String> = vec![String::new()];
         for word in alt.split_whitespace() {
@@ -347,6 +358,14 @@ fn clean_expected(expected: &str) -> std::result::Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expected_text_of_too_many_words_is_refused() {
+        let long = vec!["word"; MAX_EXPECTED_WORDS + 1].join(" ");
+        let err = clean_expected(&long).unwrap_err();
+        assert!(err.contains("65 words"), "{err}");
+        assert!(clean_expected(&vec!["word"; MAX_EXPECTED_WORDS].join(" ")).is_ok());
+    }
 
     #[test]
     fn tsv_with_weights_comments_and_bad_lines() {

@@ -93,6 +93,12 @@ type Memo = std::collections::HashMap<(u32, usize), Option<Step>, Mix>;
 /// thread) that memory stays flat however long a bulk run goes.
 const MEMO_CAPACITY: usize = 1 << 16;
 
+/// Tokens longer than this (normalized, in bytes) are not memoized.
+const MEMO_WORD_BYTES: usize = 64;
+
+/// The word number of a token that is not memoized.
+const NOT_MEMOIZED: u32 = u32::MAX;
+
 /// A hasher for the memo's integer keys (one multiply per word).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Mix;
@@ -188,11 +194,17 @@ impl Scanner {
             self.bounds.push((a as u32, self.norm.len() as u32));
             let word = &self.norm[a..];
             let next = self.words.len() as u32;
-            let id = match self.words.get(word) {
-                Some(&id) => id,
-                None => {
-                    self.words.insert(word.into(), next);
-                    next
+            let id = if word.len() > MEMO_WORD_BYTES {
+                // Long tokens are rare and would fill the memo with copies
+                // of themselves: walked every time instead.
+                NOT_MEMOIZED
+            } else {
+                match self.words.get(word) {
+                    Some(&id) => id,
+                    None => {
+                        self.words.insert(word.into(), next);
+                        next
+                    }
                 }
             };
             self.word_ids.push(id);
@@ -259,15 +271,19 @@ impl Scanner {
                 break;
             }
             let key = (self.word_ids[j], addr);
-            let memo = &mut self.memo[layer];
-            let next = match memo.get(&key) {
-                Some(&r) => r,
-                None => {
-                    let (a, b) = self.bounds[j];
-                    let tok = &self.norm[a as usize..b as usize];
-                    let r = walk_bytes(fst, addr, j > i, tok.as_bytes());
-                    memo.insert(key, r);
-                    r
+            let (a, b) = self.bounds[j];
+            let tok = &self.norm[a as usize..b as usize];
+            let next = if key.0 == NOT_MEMOIZED {
+                walk_bytes(fst, addr, j > i, tok.as_bytes())
+            } else {
+                let memo = &mut self.memo[layer];
+                match memo.get(&key) {
+                    Some(&r) => r,
+                    None => {
+                        let r = walk_bytes(fst, addr, j > i, tok.as_bytes());
+                        memo.insert(key, r);
+                        r
+                    }
                 }
             };
             let Some((n, o, fin)) = next else { break };
