@@ -858,6 +858,8 @@ struct WordIdCache {
 impl WordIdCache {
     /// Entries kept before the cache starts over.
     const CAPACITY: usize = 1 << 17;
+    /// Words longer than this (in bytes) are not cached.
+    const MAX_WORD_BYTES: usize = 64;
 
     /// Appends the ids of `word` under `model` to `out`.
     fn ids(&mut self, model: &Model, word: &str, out: &mut Vec<WordId>) {
@@ -867,6 +869,11 @@ impl WordIdCache {
             self.map.clear();
             self.ids.clear();
             self.model = Some(model.clone());
+        }
+        if word.len() > Self::MAX_WORD_BYTES {
+            // Rare, and a copy of each would pile up: looked up every time.
+            model.ids(word, out);
+            return;
         }
         if let Some(&(lo, hi)) = self.map.get(word) {
             out.extend_from_slice(&self.ids[lo as usize..hi as usize]);

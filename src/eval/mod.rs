@@ -456,7 +456,7 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         ));
     }
     out.push_str(&format!(
-        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{}, adaptive prior {:?}. Detector: candidates {}/{}/{}, adaptive prior {:?}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
+        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{}, adaptive prior {:?}. Detector: prior rate {}, change cost {}, candidates {}/{}/{}, adaptive prior {:?}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
         params.prior_rate,
         params.channel_scale,
         params.change_cost,
@@ -465,6 +465,8 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         params.window_candidates,
         params.lattice_candidates,
         params.adaptive_rate,
+        detect.prior_rate,
+        detect.change_cost,
         detect.precheck_candidates,
         detect.window_candidates,
         detect.lattice_candidates,
