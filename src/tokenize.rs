@@ -62,7 +62,18 @@ pub fn tokenize(input: &str) -> Vec<Token> {
 
 /// Like [`tokenize`], appending to a vector the caller reuses.
 pub fn tokenize_into(input: &str, out: &mut Vec<Token>) {
-    let mut segments = Segments { input, pos: 0, ascii_end: 0, slow: None }.peekable();
+    let segments = Segments { input, pos: 0, ascii_end: 0, slow: None };
+    join_segments(input, segments, out);
+}
+
+/// Turns word-boundary segments of `input` into tokens: classifies each,
+/// and joins pieces that touch into compounds and abbreviations.
+fn join_segments<'a>(
+    input: &'a str,
+    segments: impl Iterator<Item = (usize, &'a str)>,
+    out: &mut Vec<Token>,
+) {
+    let mut segments = segments.peekable();
     while let Some((start, seg)) = segments.next() {
         let Some(kind) = classify(seg) else { continue };
         let mut tok = Token { start, end: start + seg.len(), kind };
@@ -292,43 +303,11 @@ pub fn normalize_phrase(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The same joining over plain UAX #29 segments, without the ASCII
+    /// fast path: the reference the fast segmenter is checked against.
     fn slow(input: &str) -> Vec<Token> {
         let mut out = Vec::new();
-        let mut segments = input.split_word_bound_indices().peekable();
-        while let Some((start, seg)) = segments.next() {
-            let Some(kind) = classify(seg) else { continue };
-            let mut tok = Token { start, end: start + seg.len(), kind };
-            if kind != TokenKind::Punct {
-                while let Some(&(next_start, next)) = segments.peek() {
-                    if next_start != tok.end {
-                        break;
-                    }
-                    if is_hyphen(next) {
-                        let after = next_start + next.len();
-                        let rest = &input[after..];
-                        if !rest.chars().next().is_some_and(char::is_alphanumeric) {
-                            break;
-                        }
-                        segments.next();
-                        let Some((s2, w2)) = segments.next() else { break };
-                        tok.end = s2 + w2.len();
-                        if tok.kind == TokenKind::Number && classify(w2) == Some(TokenKind::Word) {
-                            tok.kind = TokenKind::Word;
-                        }
-                    } else if next == "."
-                        && tok.kind == TokenKind::Word
-                        && is_abbreviation(tok.text(input))
-                    {
-                        segments.next();
-                        tok.end += 1;
-                        break;
-                    } else {
-                        break;
-                    }
-                }
-            }
-            out.push(tok);
-        }
+        join_segments(input, input.split_word_bound_indices(), &mut out);
         out
     }
 
