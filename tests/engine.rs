@@ -120,6 +120,19 @@ fn spun_paragraph_is_detected_and_partly_restored() {
 }
 
 #[test]
+fn restorer_prefers_originals_the_document_uses_elsewhere() {
+    // "surrenders" is a thesaurus swap of "sales"; without the document
+    // cache the language model alone prefers another candidate.
+    let text = "Sales rose in the quarter. The surrenders of the firm fell sharply this \
+                year, and sales of cars fell too.";
+    let with_cache = Restorer::new(decoder()).restore(text, &[]).text;
+    assert!(with_cache.contains("The sales of the firm"), "{with_cache}");
+    let params = unspin::decode::Params { cache_weight: 0.0, ..unspin::decode::Params::restore() };
+    let without = Restorer::new(decoder().with_params(params)).restore(text, &[]).text;
+    assert!(!without.contains("The sales of the firm"), "{without}");
+}
+
+#[test]
 fn score_text_summary_snapshot() {
     let out =
         unspin().args(["score", "examples/spun-news.txt", "--color", "never"]).output().unwrap();

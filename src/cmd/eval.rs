@@ -69,6 +69,12 @@ pub struct EvalArgs {
     /// Decoder: pre-check margin (log10).
     #[arg(long)]
     pub precheck_margin: Option<f32>,
+    /// Restorer: weight of the document cache model (0: off).
+    #[arg(long)]
+    pub cache_weight: Option<f32>,
+    /// Restorer: factor on the channel weight of weak links only.
+    #[arg(long)]
+    pub weak_link_scale: Option<f32>,
     /// Report on the calibration split instead of the test split (for
     /// choosing settings without looking at the test split).
     #[arg(long)]
@@ -144,6 +150,13 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     };
     let mut params = Params::restore();
     apply(&mut params);
+    // Restorer only (the detector does not use them).
+    if let Some(x) = args.cache_weight {
+        params.cache_weight = x;
+    }
+    if let Some(x) = args.weak_link_scale {
+        params.weak_link_scale = x;
+    }
     let mut detect_params = Params::detect();
     apply(&mut detect_params);
     if args.diagnose {

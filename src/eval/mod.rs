@@ -286,7 +286,9 @@ pub fn tortured_cases(path: &Path) -> crate::Result<(Vec<TorturedCase>, usize)> 
         .into_iter()
         .enumerate()
         .map(|(i, (spun, expected))| {
-            let t = TEMPLATES[i % TEMPLATES.len()];
+            // Pairs 2k and 2k + 1 share a template, so that the even and
+            // the odd half (calibration and test) both see all four.
+            let t = TEMPLATES[(i / 2) % TEMPLATES.len()];
             let at = t.find("{}").expect("template has a slot");
             let sentence = t.replacen("{}", &spun, 1);
             TorturedCase { sentence, span: (at, at + spun.len()), expected }
@@ -456,7 +458,7 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         ));
     }
     out.push_str(&format!(
-        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{}, adaptive prior {:?}. Detector: prior rate {}, change cost {}, candidates {}/{}/{}, adaptive prior {:?}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
+        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{}, adaptive prior {:?}, document cache {}, weak links ×{}. Detector: prior rate {}, change cost {}, candidates {}/{}/{}, adaptive prior {:?}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
         params.prior_rate,
         params.channel_scale,
         params.change_cost,
@@ -465,6 +467,8 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         params.window_candidates,
         params.lattice_candidates,
         params.adaptive_rate,
+        params.cache_weight,
+        params.weak_link_scale,
         detect.prior_rate,
         detect.change_cost,
         detect.precheck_candidates,
@@ -563,3 +567,4 @@ pub fn failure_breakdown(decoder: &Decoder, cases: &[Case], k: usize) -> [usize;
         })
         .reduce(|| [0; 5], |a, b| std::array::from_fn(|i| a[i] + b[i]))
 }
+

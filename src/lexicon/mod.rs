@@ -87,6 +87,11 @@ impl Sources {
         self.0 & other.0 == other.0
     }
 
+    /// Whether any bit of `other` is set.
+    pub fn intersects(self, other: Sources) -> bool {
+        self.0 & other.0 != 0
+    }
+
     /// The union of two sets.
     pub fn union(self, other: Sources) -> Sources {
         Sources(self.0 | other.0)
