@@ -212,23 +212,55 @@ pub struct Decoder {
 /// The LM ids of one lexicon string, computed on first use.
 type LazyIds = std::sync::OnceLock<Box<[WordId]>>;
 
-/// A candidate prepared for scoring: its LM ids and channel cost.
+/// A candidate prepared for scoring: its LM ids and channel cost (borrowed
+/// from the lexicon and the decoder's id cache, so preparing allocates
+/// nothing).
 #[derive(Clone, Debug)]
-struct Prepared {
-    original: String,
+struct Prepared<'a> {
+    original: &'a str,
     sources: Sources,
     weight: f32,
-    ids: Vec<WordId>,
+    ids: &'a [WordId],
     channel: f32,
 }
 
 /// A span with its prepared candidates, in unit coordinates.
 #[derive(Clone, Debug)]
-struct Arc {
+struct Arc<'a> {
     first: usize,
     last: usize,
     span_ix: usize,
-    cands: Vec<Prepared>,
+    cands: Vec<Prepared<'a>>,
+}
+
+/// Buffers the decoder reuses from sentence to sentence and document to
+/// document (one set per thread): a lattice allocated afresh for every
+/// sentence made allocation a tenth of the run time.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// Lattice states per position.
+    states: Vec<Vec<State>>,
+    /// Arcs by first position.
+    arcs_at: Vec<Vec<usize>>,
+    /// Token → unit index of the sentence being checked.
+    unit_index: Vec<usize>,
+    /// (score, candidate index, first word's score) of a span's candidates.
+    scored: Vec<(f32, usize, f32)>,
+    /// The best path through a lattice, as (position, edge) steps.
+    path: Vec<(usize, Edge)>,
+}
+
+/// What the pre-check reads of the document: its tokens, lexicon matches
+/// and word counts.
+#[derive(Clone, Copy)]
+struct DocView<'a> {
+    tokens: &'a [Token],
+    matches: &'a [crate::lexicon::Match],
+    cache: Option<&'a DocCache>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -474,10 +506,14 @@ impl Decoder {
                 }
             };
             let cache = cache.as_ref();
-            let prepared = self.precheck(sentence, &tokens, &matches, &arcs, cache, &mut analysis);
-            if !prepared.is_empty() {
-                self.viterbi(sentence, &prepared, cache, &mut analysis);
-            }
+            SCRATCH.with(|scratch| {
+                let scratch = &mut *scratch.borrow_mut();
+                let doc = DocView { tokens: &tokens, matches: &matches, cache };
+                let prepared = self.precheck(sentence, doc, &arcs, scratch, &mut analysis);
+                if !prepared.is_empty() {
+                    self.viterbi(sentence, &prepared, cache, scratch, &mut analysis);
+                }
+            });
         }
         analysis.spinnable_words = tokens
             .iter()
@@ -495,15 +531,18 @@ impl Decoder {
             ids: Vec::with_capacity(range.len() + 4),
             units: Vec::with_capacity(range.len()),
         };
-        for ti in range.clone() {
-            let t = &tokens[ti];
-            if t.kind == TokenKind::Punct {
-                continue;
+        WORD_IDS.with(|c| {
+            let cache = &mut *c.borrow_mut();
+            for ti in range.clone() {
+                let t = &tokens[ti];
+                if t.kind == TokenKind::Punct {
+                    continue;
+                }
+                let lo = out.ids.len();
+                cache.ids(&self.lm, t.text(text), &mut out.ids);
+                out.units.push(Unit { token: ti, lo, hi: out.ids.len() });
             }
-            let lo = out.ids.len();
-            WORD_IDS.with(|c| c.borrow_mut().ids(&self.lm, t.text(text), &mut out.ids));
-            out.units.push(Unit { token: ti, lo, hi: out.ids.len() });
-        }
+        });
         out
     }
 
@@ -606,16 +645,18 @@ impl Decoder {
     fn precheck(
         &self,
         sentence: &Sentence,
-        tokens: &[Token],
-        matches: &[crate::lexicon::Match],
+        doc: DocView<'_>,
         arcs: &[usize],
-        cache: Option<&DocCache>,
+        scratch: &mut Scratch,
         analysis: &mut Analysis,
-    ) -> Vec<Arc> {
+    ) -> Vec<Arc<'_>> {
+        let DocView { tokens, matches, cache } = doc;
         let p = &self.params;
         let units = &sentence.units;
         let base = units.first().map_or(0, |u| u.token);
-        let mut unit_index = vec![usize::MAX; units.last().map_or(0, |u| u.token + 1 - base)];
+        let Scratch { unit_index, scored, .. } = scratch;
+        unit_index.clear();
+        unit_index.resize(units.last().map_or(0, |u| u.token + 1 - base), usize::MAX);
         for (k, u) in units.iter().enumerate() {
             unit_index[u.token - base] = k;
         }
@@ -623,6 +664,7 @@ impl Decoder {
             |ti: usize| unit_index.get(ti.wrapping_sub(base)).copied().filter(|&k| k != usize::MAX);
         let bos = self.lm.bos();
         let mut out = Vec::new();
+        let mut cands = Vec::new();
         // Starts loading the n-grams the fast accept of arc `k` reads, one
         // arc ahead, so that its cache misses overlap the work on this one.
         let warm = |k: usize| {
@@ -675,7 +717,7 @@ impl Decoder {
                 self.window(w2, w1, observed, after, cache.map(|c| (c, true)))
             };
             let cand_cache = cache.map(|c| (c, false));
-            let cands = self.lexicon.candidates_limited(m, p.precheck_candidates);
+            self.lexicon.candidates_limited_into(m, p.precheck_candidates, &mut cands);
 
             // Candidates come ranked (P(spun | original) · P(original) for
             // the shipped lexicon): score the first few in context.
@@ -687,19 +729,17 @@ impl Decoder {
                     self.lm.prefetch_in(&left, w);
                 }
             }
-            let mut scored: Vec<(f32, usize, f32)> = cands
-                .iter()
-                .take(p.precheck_candidates)
-                .enumerate()
-                .filter_map(|(ci, c)| {
+            scored.clear();
+            scored.extend(cands.iter().take(p.precheck_candidates).enumerate().filter_map(
+                |(ci, c)| {
                     let ids = self.cand_ids(c);
                     if ids.is_empty() || ids.iter().any(|&w| !self.lm.is_known(w)) {
                         return None;
                     }
                     let first = mix(cand_cache, ids[0], self.lm.score_in(&left, ids[0]));
                     Some((first + self.channel_with(channel_base, c), ci, first))
-                })
-                .collect();
+                },
+            ));
             scored.sort_by(|a, b| b.0.total_cmp(&a.0));
             // A span next to another spun one gets the follow bonus in the
             // lattice; give it the same room here.
@@ -743,14 +783,14 @@ impl Decoder {
             });
             scored.truncate(p.lattice_candidates);
             let prepared = scored
-                .into_iter()
-                .map(|(_, ci, _)| {
+                .iter()
+                .map(|&(_, ci, _)| {
                     let c = &cands[ci];
                     Prepared {
-                        original: c.original.to_string(),
+                        original: c.original,
                         sources: c.sources,
                         weight: c.weight,
-                        ids: self.cand_ids(c).to_vec(),
+                        ids: self.cand_ids(c),
                         channel: self.channel(c),
                     }
                 })
@@ -766,6 +806,7 @@ impl Decoder {
         sentence: &Sentence,
         arcs: &[Arc],
         cache: Option<&DocCache>,
+        scratch: &mut Scratch,
         analysis: &mut Analysis,
     ) {
         let p = &self.params;
@@ -780,14 +821,23 @@ impl Decoder {
         }
         let observed_cache = |i: usize| cache.filter(|_| covered[i]).map(|c| (c, true));
         let cand_cache = cache.map(|c| (c, false));
-        let mut states: Vec<Vec<State>> = vec![Vec::new(); n + 1];
+        let Scratch { states, arcs_at, path, .. } = scratch;
+        if states.len() < n + 1 {
+            states.resize_with(n + 1, Vec::new);
+        }
+        if arcs_at.len() < n {
+            arcs_at.resize_with(n, Vec::new);
+        }
+        let states = &mut states[..n + 1];
+        let arcs_at = &mut arcs_at[..n];
+        states.iter_mut().for_each(Vec::clear);
+        arcs_at.iter_mut().for_each(Vec::clear);
         let bos = self.lm.bos();
         states[0].push(State { w2: bos, w1: bos, changed: false, score: 0.0, back: None });
         // Log odds of a change right after a change, relative to the prior.
         let odds = |r: f32| r.log10() - (1.0 - r).log10();
         let follow_bonus = odds(p.follow_rate) - odds(p.prior_rate);
         let keep_after_change = (1.0 - p.follow_rate).log10() - (1.0 - p.prior_rate).log10();
-        let mut arcs_at: Vec<Vec<usize>> = vec![Vec::new(); n];
         for (ai, a) in arcs.iter().enumerate() {
             arcs_at[a.first].push(ai);
         }
@@ -820,7 +870,7 @@ impl Decoder {
                 for &ai in &arcs_at[i] {
                     let a = &arcs[ai];
                     for (ci, c) in a.cands.iter().enumerate() {
-                        let (s, w2, w1) = self.emit_in(&ctx, st.w2, st.w1, &c.ids, cand_cache);
+                        let (s, w2, w1) = self.emit_in(&ctx, st.w2, st.w1, c.ids, cand_cache);
                         relax(
                             &mut states[a.last],
                             State {
@@ -847,7 +897,7 @@ impl Decoder {
             return;
         };
         // Trace back the best path.
-        let mut path: Vec<(usize, Edge)> = Vec::new();
+        path.clear();
         let (mut pos, mut ix) = (n, best_ix);
         while let Some((prev, prev_ix, edge)) = states[pos][ix].back {
             path.push((prev, edge));
@@ -855,36 +905,37 @@ impl Decoder {
             ix = prev_ix;
         }
         path.reverse();
-        // The chosen words, for the confidence of each edit in its context.
-        let mut chosen_ids: Vec<(usize, Vec<WordId>)> = Vec::with_capacity(path.len());
-        for &(at, edge) in &path {
-            match edge {
-                Edge::Keep => chosen_ids.push((at, sentence.ids_of(at, at + 1).to_vec())),
-                Edge::Replace { arc, cand } => {
-                    chosen_ids.push((at, arcs[arc].cands[cand].ids.clone()))
+        // The chosen words, for the confidence of each edit in its context:
+        // all in one buffer, step k's from `starts[k]` (only when something
+        // was replaced).
+        let mut chosen: Vec<WordId> = Vec::new();
+        let mut starts: Vec<usize> = Vec::new();
+        if path.iter().any(|(_, e)| *e != Edge::Keep) {
+            for &(at, edge) in path.iter() {
+                starts.push(chosen.len());
+                match edge {
+                    Edge::Keep => chosen.extend_from_slice(sentence.ids_of(at, at + 1)),
+                    Edge::Replace { arc, cand } => {
+                        chosen.extend_from_slice(arcs[arc].cands[cand].ids)
+                    }
                 }
             }
+            starts.push(chosen.len());
         }
         for (step, &(_, edge)) in path.iter().enumerate() {
             let Edge::Replace { arc, cand } = edge else { continue };
             let a = &arcs[arc];
             let c = &a.cands[cand];
-            let before: Vec<WordId> =
-                chosen_ids[..step].iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
-            let (w2, w1) = ctx2(&before, bos);
-            let mut after: Vec<WordId> = chosen_ids[step + 1..]
-                .iter()
-                .flat_map(|(_, ids)| ids.iter().copied())
-                .take(2)
-                .collect();
-            if after.len() < 2 {
-                after.push(eos);
-            }
+            let (w2, w1) = ctx2(&chosen[..starts[step]], bos);
+            let next = &chosen[starts[step + 1]..];
+            // Two words after, padded with `</s>` once.
+            let after_buf = [next.first().copied().unwrap_or(eos), next.get(1).copied().unwrap_or(eos)];
+            let after: &[WordId] = if next.is_empty() { &after_buf[..1] } else { &after_buf };
             let observed = sentence.ids_of(a.first, a.last);
-            let gain = self.window(w2, w1, &c.ids, &after, cand_cache) + c.channel
-                - self.window(w2, w1, observed, &after, cache.map(|c| (c, true)));
+            let gain = self.window(w2, w1, c.ids, after, cand_cache) + c.channel
+                - self.window(w2, w1, observed, after, cache.map(|c| (c, true)));
             let span = &mut analysis.spans[a.span_ix];
-            span.original = c.original.clone();
+            span.original = c.original.to_string();
             span.sources = c.sources;
             span.weight = c.weight;
             span.gain = gain;

@@ -237,22 +237,34 @@ impl Lexicon {
     /// match has several layers, which must be merged first). The decoder's
     /// hot path: it reads only as many records as it scores.
     pub fn candidates_limited(&self, m: &Match, limit: usize) -> Vec<Candidate<'_>> {
+        let mut out = Vec::new();
+        self.candidates_limited_into(m, limit, &mut out);
+        out
+    }
+
+    /// Like [`candidates_limited`](Lexicon::candidates_limited), into
+    /// `out` (cleared first), so that a caller can reuse one buffer.
+    pub fn candidates_limited_into<'a>(
+        &'a self,
+        m: &Match,
+        limit: usize,
+        out: &mut Vec<Candidate<'a>>,
+    ) {
+        out.clear();
         if let Some((layer_ix, value)) = m.single_hit() {
             let layer = &self.layers[layer_ix as usize];
-            return layer
-                .records(value)
-                .take(limit)
-                .map(|r| Candidate {
-                    original: layer.string(r.original),
-                    weight: r.weight,
-                    sources: r.sources,
-                    origin: (layer_ix, r.original),
-                })
-                .collect();
+            out.extend(layer.records(value).take(limit).map(|r| Candidate {
+                original: layer.string(r.original),
+                weight: r.weight,
+                sources: r.sources,
+                origin: (layer_ix, r.original),
+            }));
+            return;
         }
-        let mut all = self.candidates(m);
-        all.truncate(limit);
-        all
+        for (k, (layer, value)) in m.hits().enumerate() {
+            self.merge(layer, value, k > 0, out);
+        }
+        out.truncate(limit);
     }
 
     fn merge<'a>(&'a self, layer_ix: u16, value: u64, dedup: bool, out: &mut Vec<Candidate<'a>>) {
