@@ -23,7 +23,7 @@
 //! * metadata: JSON [`Meta`] with per-source counts and provenance.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +95,10 @@ pub(crate) struct LexiconFile {
     cands: (usize, usize),
     str_offsets: (usize, usize),
     str_bytes: (usize, usize),
+    /// The embedded file's string table as text, checked as UTF-8 once on
+    /// first use (2 MB, well under a millisecond) so that lookups need not
+    /// check each string: the decoder reads one per candidate it scores.
+    static_strings: OnceLock<Option<&'static str>>,
     pub(crate) meta: Meta,
 }
 
@@ -140,8 +144,16 @@ impl LexiconFile {
         let section = Section { bytes: bytes.clone(), start: fst_s.0, end: fst_s.1 };
         let map = fst::Map::new(section).map_err(|e| bad(format!("fst: {e}")))?;
         let owned = matches!(bytes, Bytes::Owned(_));
-        let file =
-            LexiconFile { name: name.to_string(), map, bytes, cands, str_offsets, str_bytes, meta };
+        let file = LexiconFile {
+            name: name.to_string(),
+            map,
+            bytes,
+            cands,
+            str_offsets,
+            str_bytes,
+            static_strings: OnceLock::new(),
+            meta,
+        };
         // A full pass over 30 MB costs ~100 ms at every start; the embedded
         // file is validated by a test instead (`embedded_lexicon_is_valid`).
         // The FST's checksum comes first: the fst crate trusts its bytes, and
@@ -203,10 +215,22 @@ impl LexiconFile {
     pub(crate) fn string(&self, id: u32) -> &str {
         let (a, b) =
             (self.str_offset(id as usize) as usize, self.str_offset(id as usize + 1) as usize);
+        if let Some(strings) = self.static_strings() {
+            // Bounds that are not character boundaries give "", as below.
+            return strings.get(a..b).unwrap_or("");
+        }
         let bytes = &self.bytes.as_ref()[self.str_bytes.0 + a..self.str_bytes.0 + b];
         // Validated as UTF-8 on open, and offsets were checked to be ordered;
         // a boundary inside a character would still fail here, so be safe.
         std::str::from_utf8(bytes).unwrap_or("")
+    }
+
+    /// The whole string table as text, when the bytes are static and valid.
+    fn static_strings(&self) -> Option<&'static str> {
+        let Bytes::Static(bytes) = self.bytes else { return None };
+        *self
+            .static_strings
+            .get_or_init(|| std::str::from_utf8(&bytes[self.str_bytes.0..self.str_bytes.1]).ok())
     }
 
     /// Candidate record number `i`.
@@ -417,6 +441,20 @@ mod tests {
         for w in [1.0f32, 0.5, 0.1, 0.0123, 1e-4, 1e-7, 3e-7] {
             let back = dequantize(quantize(w));
             assert!((back.log10() - w.log10()).abs() <= 0.5 / WEIGHT_SCALE + 1e-6, "{w} -> {back}");
+        }
+    }
+
+    #[test]
+    fn static_and_owned_bytes_read_the_same_strings() {
+        // The embedded file's strings come from its table checked once; a
+        // copy's are checked one at a time.
+        let embedded = crate::lexicon::EMBEDDED_BYTES;
+        let fixed = LexiconFile::open("s", Bytes::Static(embedded)).unwrap();
+        let owned = LexiconFile::open("o", Bytes::Owned(Arc::new(embedded.to_vec()))).unwrap();
+        assert!(fixed.static_strings().is_some() && owned.static_strings().is_none());
+        let n = fixed.string_count();
+        for id in (0..n).step_by(101).chain([n - 1]) {
+            assert_eq!(fixed.string(id as u32), owned.string(id as u32), "{id}");
         }
     }
 

@@ -6,8 +6,6 @@
 //! position, so a failed prefix stops the walk early and a scan costs little
 //! more than reading the text once.
 
-use fst::raw::{Node, Output};
-
 use crate::lexicon::Lexicon;
 use crate::tokenize::{normalize_into, Token, TokenKind};
 
@@ -63,75 +61,144 @@ impl Match {
     }
 }
 
-/// Finds lexicon phrases in tokenized text. Holds reusable buffers, so keep
-/// one per thread.
+/// Finds lexicon phrases in tokenized text. Holds reusable buffers and
+/// caches, so keep one per thread.
 #[derive(Debug, Default)]
 pub struct Scanner {
     norm: String,
     bounds: Vec<(u32, u32)>,
-    /// Per token of the last scan: its number in `words`.
+    /// Per token of the last scan: its number in `words` (words only).
     word_ids: Vec<u32>,
-    /// Normalized token → a small number, so the memo is keyed by integers.
+    /// Normalized token → a small number, so per-word results sit in vectors.
     words: std::collections::HashMap<Box<str>, u32, Fnv>,
-    /// The lexicon the memo belongs to (held, so its address is not reused).
+    /// The lexicon the caches belong to (held, so its address is not reused).
     memo_for: Option<Lexicon>,
-    /// Per layer: (token number, start node) → where the walk through
-    /// " "? + token ends, so a frequent word is walked through the FST
-    /// once per start node, not at every occurrence.
-    memo: Vec<Memo>,
+    /// Per layer, per word number: where the walk from the root through the
+    /// word ends (`None` until first walked). Every phrase starts this way,
+    /// so a frequent word is walked through the FST once, not at every
+    /// occurrence.
+    first: Vec<Vec<Option<Option<Step>>>>,
+    /// Per layer: the FST transitions taken recently. A phrase's later words
+    /// are walked byte by byte through this cache. Memoizing them per (word,
+    /// node) paid little: over the BBC corpus half of those lookups missed,
+    /// and each miss walked the FST; the transitions the walks take repeat
+    /// far more often.
+    trans: Vec<TransCache>,
+    /// log2 of the transition cache's slots; 0 for `TRANS_BITS` (tests
+    /// shrink it to make every walk collide).
+    trans_bits: u32,
 }
 
 /// Where a walk through one token's bytes ends: the node's address, the
 /// output so far, and the final output when the node ends a key.
 type Step = (usize, u64, Option<u64>);
 
-/// (token number, start node) → where the walk from there ends.
-type Memo = std::collections::HashMap<(u32, usize), Option<Step>, Mix>;
-
-/// Words and memo entries (per layer) kept before the memo starts over:
-/// enough for a large corpus's common words, small enough (a few MB per
-/// thread) that memory stays flat however long a bulk run goes.
+/// Words kept before the word numbers (and the walks from the root that go
+/// with them) start over: enough for a large corpus's common words, small
+/// enough (a few MB per thread) that memory stays flat however long a bulk
+/// run goes.
 const MEMO_CAPACITY: usize = 1 << 16;
 
-/// Tokens longer than this (normalized, in bytes) are not memoized.
+/// Tokens longer than this (normalized, in bytes) are not numbered: a copy
+/// of each would fill the word table.
 const MEMO_WORD_BYTES: usize = 64;
 
-/// The word number of a token that is not memoized.
+/// The number of a token that has none: a long word, or not a word.
 const NOT_MEMOIZED: u32 = u32::MAX;
 
-/// A hasher for the memo's integer keys (one multiply per word).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Mix;
-impl std::hash::BuildHasher for Mix {
-    type Hasher = MixHasher;
-    fn build_hasher(&self) -> MixHasher {
-        MixHasher(0)
-    }
+/// A direct-mapped cache of FST transitions, `(node, byte)` → the next node.
+/// Fixed size, so memory is bounded whatever the input; a collision only
+/// costs a walk through the FST, which is what every step used to cost.
+#[derive(Debug)]
+struct TransCache {
+    slots: Box<[Trans]>,
+    /// 64 − log2 of the number of slots.
+    shift: u32,
 }
-pub(crate) struct MixHasher(u64);
-impl std::hash::Hasher for MixHasher {
-    fn finish(&self) -> u64 {
-        // The high bits of a multiply mix best; hashbrown uses the top 7 bits
-        // as tags and the low bits as the bucket.
-        let x = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        x ^ (x >> 29)
+
+/// One cached transition.
+#[derive(Clone, Copy, Debug)]
+struct Trans {
+    /// `(node address << 8) | byte`, or `EMPTY_KEY` for a free slot.
+    key: u64,
+    /// The next node's address, or `NO_TRANSITION` when the node has no
+    /// transition on the byte.
+    next: usize,
+    /// The transition's output.
+    out: u64,
+    /// Whether the next node ends a key, once asked (only the last byte of
+    /// a token needs it, so most slots never decode their next node).
+    fin: Final,
+}
+
+/// Whether a node ends a key, and its final output.
+#[derive(Clone, Copy, Debug)]
+enum Final {
+    Unknown,
+    No,
+    Yes(u64),
+}
+
+/// log2 of the slots per layer: 2^16 × 40 bytes, 2.6 MB per thread.
+const TRANS_BITS: u32 = 16;
+
+/// No node address is this large (it would need a 2^56-byte FST).
+const EMPTY_KEY: u64 = u64::MAX;
+
+const NO_TRANSITION: usize = usize::MAX;
+
+impl TransCache {
+    /// A cache of 2^`bits` slots (1 ≤ `bits` ≤ 32).
+    fn new(bits: u32) -> TransCache {
+        let empty = Trans { key: EMPTY_KEY, next: NO_TRANSITION, out: 0, fin: Final::Unknown };
+        TransCache { slots: vec![empty; 1 << bits].into_boxed_slice(), shift: 64 - bits }
     }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x100000001b3);
+
+    /// Follows the transition on `b` out of the node at `addr`: the slot
+    /// that holds it, or `None` when there is none.
+    #[inline]
+    fn step<D: AsRef<[u8]>>(
+        &mut self,
+        fst: &fst::raw::Fst<D>,
+        addr: usize,
+        b: u8,
+    ) -> Option<&mut Trans> {
+        let key = ((addr as u64) << 8) | b as u64;
+        // The high bits of a multiply mix best.
+        let ix = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
+        let slot = &mut self.slots[ix];
+        if slot.key != key {
+            *slot = Trans::read(fst, addr, b);
         }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = (self.0.rotate_left(32) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(32) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
+        (slot.next != NO_TRANSITION).then_some(slot)
     }
 }
 
+impl Trans {
+    /// The transition on `b` out of the node at `addr`, read from the FST
+    /// (out of line: the cache's hits are what must be quick).
+    #[cold]
+    #[inline(never)]
+    fn read<D: AsRef<[u8]>>(fst: &fst::raw::Fst<D>, addr: usize, b: u8) -> Trans {
+        let key = ((addr as u64) << 8) | b as u64;
+        let node = fst.node(addr);
+        match node.find_input(b) {
+            Some(i) => {
+                let t = node.transition(i);
+                Trans { key, next: t.addr, out: t.out.value(), fin: Final::Unknown }
+            }
+            None => Trans { key, next: NO_TRANSITION, out: 0, fin: Final::No },
+        }
+    }
+}
+
+/// The final output of the node at `addr`, when it ends a key.
+fn final_output<D: AsRef<[u8]>>(fst: &fst::raw::Fst<D>, addr: usize) -> Option<u64> {
+    let node = fst.node(addr);
+    node.is_final().then(|| node.final_output().value())
+}
+
+/// FNV-1a, for the word table's string keys.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Fnv;
 impl std::hash::BuildHasher for Fnv {
@@ -173,17 +240,23 @@ impl Scanner {
         tokens: &[Token],
         mode: ScanMode,
     ) -> Vec<Match> {
+        let layers = lexicon.layers().len();
         if !self
             .memo_for
             .as_ref()
             .is_some_and(|l| std::sync::Arc::ptr_eq(&l.layers, &lexicon.layers))
-            || self.words.len() > MEMO_CAPACITY
-            || self.memo.iter().any(|m| m.len() > MEMO_CAPACITY)
         {
+            // Node addresses belong to one FST: start every cache over.
             self.words.clear();
-            self.memo.clear();
-            self.memo.resize_with(lexicon.layers().len(), Default::default);
+            self.first.clear();
+            self.first.resize_with(layers, Vec::new);
+            self.trans.clear();
+            let bits = if self.trans_bits == 0 { TRANS_BITS } else { self.trans_bits };
+            self.trans.resize_with(layers, || TransCache::new(bits));
             self.memo_for = Some(lexicon.clone());
+        } else if self.words.len() > MEMO_CAPACITY {
+            self.words.clear();
+            self.first.iter_mut().for_each(Vec::clear);
         }
         self.norm.clear();
         self.bounds.clear();
@@ -194,8 +267,11 @@ impl Scanner {
             self.bounds.push((a as u32, self.norm.len() as u32));
             let word = &self.norm[a..];
             let next = self.words.len() as u32;
-            let id = if word.len() > MEMO_WORD_BYTES {
-                // Long tokens are rare and would fill the memo with copies
+            // Only a word starts a phrase, so only words need a number.
+            let id = if t.kind != TokenKind::Word {
+                NOT_MEMOIZED
+            } else if word.len() > MEMO_WORD_BYTES {
+                // Long tokens are rare and would fill the table with copies
                 // of themselves: walked every time instead.
                 NOT_MEMOIZED
             } else {
@@ -209,6 +285,12 @@ impl Scanner {
             };
             self.word_ids.push(id);
         }
+        for first in &mut self.first {
+            first.resize(self.words.len(), None);
+        }
+        // Decoding a node costs as much as a cached step: the roots once.
+        let roots: Vec<usize> =
+            lexicon.layers().iter().map(|l| l.map.as_fst().root().addr()).collect();
         let mut all: Vec<Match> = Vec::new();
         let mut found: Vec<(usize, u64)> = Vec::with_capacity(MAX_PHRASE_TOKENS);
         for i in 0..tokens.len() {
@@ -218,7 +300,8 @@ impl Scanner {
             let first_new = all.len();
             for (layer_ix, layer) in lexicon.layers().iter().enumerate() {
                 found.clear();
-                self.walk(layer_ix, layer.map.as_fst(), tokens, i, &mut found);
+                let root = roots[layer_ix];
+                self.walk(layer_ix, layer.map.as_fst(), root, tokens, i, &mut found);
                 for &(last, value) in &found {
                     if let Some(m) = all[first_new..].iter_mut().find(|m| m.last == last) {
                         m.more.push((layer_ix as u16, value));
@@ -260,31 +343,26 @@ impl Scanner {
         &mut self,
         layer: usize,
         fst: &fst::raw::Fst<D>,
+        root: usize,
         tokens: &[Token],
         i: usize,
         found: &mut Vec<(usize, u64)>,
     ) {
-        let mut addr = fst.root().addr();
+        let trans = &mut self.trans[layer];
+        let mut addr = root;
         let mut out = 0u64;
         for (j, token) in tokens.iter().enumerate().take(i + MAX_PHRASE_TOKENS).skip(i) {
             if token.kind == TokenKind::Punct {
                 break;
             }
-            let key = (self.word_ids[j], addr);
             let (a, b) = self.bounds[j];
-            let tok = &self.norm[a as usize..b as usize];
-            let next = if key.0 == NOT_MEMOIZED {
-                walk_bytes(fst, addr, j > i, tok.as_bytes())
+            let tok = &self.norm.as_bytes()[a as usize..b as usize];
+            let id = self.word_ids[j];
+            let next = if j == i && id != NOT_MEMOIZED {
+                let slot = &mut self.first[layer][id as usize];
+                *slot.get_or_insert_with(|| walk_bytes(fst, trans, addr, false, tok))
             } else {
-                let memo = &mut self.memo[layer];
-                match memo.get(&key) {
-                    Some(&r) => r,
-                    None => {
-                        let r = walk_bytes(fst, addr, j > i, tok.as_bytes());
-                        memo.insert(key, r);
-                        r
-                    }
-                }
+                walk_bytes(fst, trans, addr, j > i, tok)
             };
             let Some((n, o, fin)) = next else { break };
             addr = n;
@@ -296,35 +374,42 @@ impl Scanner {
     }
 }
 
+/// Walks from the node at `addr` through " " (when `space`) and `bytes`.
 fn walk_bytes<D: AsRef<[u8]>>(
     fst: &fst::raw::Fst<D>,
+    trans: &mut TransCache,
     addr: usize,
     space: bool,
     bytes: &[u8],
 ) -> Option<Step> {
-    let mut node = fst.node(addr);
-    let mut out = Output::zero();
-    if space {
-        let (n, o) = step(fst, node, b' ')?;
-        node = n;
-        out = out.cat(o);
+    let space = if space { &b" "[..] } else { &[] };
+    let Some((&last, path)) = bytes.split_last() else {
+        // Tokens are never empty, so a scan never gets here.
+        let (mut at, mut out) = (addr, 0);
+        for &b in space {
+            let t = trans.step(fst, at, b)?;
+            (at, out) = (t.next, t.out);
+        }
+        return Some((at, out, final_output(fst, at)));
+    };
+    let (mut at, mut out) = (addr, 0u64);
+    for &b in space.iter().chain(path) {
+        let t = trans.step(fst, at, b)?;
+        at = t.next;
+        out += t.out;
     }
-    for &b in bytes {
-        let (n, o) = step(fst, node, b)?;
-        node = n;
-        out = out.cat(o);
+    let t = trans.step(fst, at, last)?;
+    if let Final::Unknown = t.fin {
+        t.fin = match final_output(fst, t.next) {
+            Some(f) => Final::Yes(f),
+            None => Final::No,
+        };
     }
-    Some((node.addr(), out.value(), node.is_final().then(|| node.final_output().value())))
-}
-
-#[inline]
-fn step<'f, D: AsRef<[u8]>>(
-    fst: &'f fst::raw::Fst<D>,
-    node: Node<'f>,
-    b: u8,
-) -> Option<(Node<'f>, Output)> {
-    let t = node.transition(node.find_input(b)?);
-    Some((fst.node(t.addr), t.out))
+    let fin = match t.fin {
+        Final::Yes(f) => Some(f),
+        _ => None,
+    };
+    Some((t.next, out + t.out, fin))
 }
 
 #[cfg(test)]
@@ -363,6 +448,38 @@ mod tests {
         let all = s.scan(&l, input, &toks, ScanMode::All);
         let spans: Vec<_> = all.iter().map(|m| &input[m.start..m.end]).collect();
         assert_eq!(spans, ["Knowledge  Authorities", "Knowledge", "Authorities"]);
+    }
+
+    #[test]
+    fn caches_change_no_result() {
+        // A scanner that keeps its caches across texts and lexicons, and
+        // one whose transition cache has two slots (nearly every step
+        // evicts another), against a fresh scanner per scan.
+        let small = lex(&[
+            ("knowledge", "intelligence"),
+            ("knowledge authorities", "intelligence officials"),
+            ("authorities", "officials"),
+        ]);
+        let texts = [
+            "Barrier and Knowledge  Authorities said.",
+            "The authorities said that the knowledge authorities couldn’t go.",
+            "Officials said the cessation of hostilities would hold, but analysts \
+             expected further endeavors by the authorities to reach a discontinuance \
+             of threats; a well-known charity's director thanked residents.",
+        ];
+        let mut warm = Scanner::new();
+        let mut tiny = Scanner { trans_bits: 1, ..Scanner::new() };
+        for round in 0..2 {
+            for l in [&small, &Lexicon::embedded()] {
+                for input in texts {
+                    let toks = tokenize(input);
+                    let want = Scanner::new().scan(l, input, &toks, ScanMode::All);
+                    assert!(!want.is_empty());
+                    assert_eq!(warm.scan(l, input, &toks, ScanMode::All), want, "{round} {input}");
+                    assert_eq!(tiny.scan(l, input, &toks, ScanMode::All), want, "{round} {input}");
+                }
+            }
+        }
     }
 
     #[test]
