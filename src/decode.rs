@@ -207,6 +207,8 @@ pub struct Decoder {
     /// each computed the first time a candidate needs it and shared by all
     /// threads, so candidates cost no vocabulary lookups after that.
     ids: std::sync::Arc<Vec<Vec<LazyIds>>>,
+    /// log10 of `params.weak_link_scale`.
+    weak_log10: f32,
 }
 
 /// The LM ids of one lexicon string, computed on first use.
@@ -332,11 +334,14 @@ impl Decoder {
             .iter()
             .map(|layer| (0..layer.string_count()).map(|_| std::sync::OnceLock::new()).collect())
             .collect();
-        Decoder { lexicon, lm, params: Params::default(), ids: std::sync::Arc::new(ids) }
+        let params = Params::default();
+        let weak_log10 = params.weak_link_scale.log10();
+        Decoder { lexicon, lm, params, ids: std::sync::Arc::new(ids), weak_log10 }
     }
 
     /// Replaces the parameters.
     pub fn with_params(mut self, params: Params) -> Decoder {
+        self.weak_log10 = params.weak_link_scale.log10();
         self.params = params;
         self
     }
@@ -585,8 +590,8 @@ impl Decoder {
     fn channel_with(&self, base: f32, c: &Candidate<'_>) -> f32 {
         let p = &self.params;
         let direct = Sources::MOBY.union(Sources::WORDNET).union(Sources::HAND).union(Sources::USER);
-        let f = if c.sources.intersects(direct) { 1.0 } else { p.weak_link_scale };
-        base + p.channel_scale * (c.weight * f).max(1e-8).log10() - p.change_cost
+        let weak = if c.sources.intersects(direct) { 0.0 } else { self.weak_log10 };
+        base + p.channel_scale * (c.log10_weight + weak).max(-8.0) - p.change_cost
     }
 
     /// Scores `ids` after the context (w2, w1), then the `after` words;
@@ -1106,7 +1111,7 @@ mod tests {
     }
 
     fn cand(sources: Sources) -> Candidate<'static> {
-        Candidate { original: "x", weight: 0.01, sources, origin: (0, 0) }
+        Candidate { original: "x", weight: 0.01, log10_weight: -2.0, sources, origin: (0, 0) }
     }
 
     #[test]

@@ -118,7 +118,7 @@ const CREDIT: &[&str] = &[
 /// ```
 pub fn is_boilerplate(line: &str) -> bool {
     let trimmed = trim_decoration(line);
-    if trimmed.is_empty() || trimmed.split_whitespace().count() > MAX_WORDS {
+    if trimmed.is_empty() || trimmed.split_whitespace().nth(MAX_WORDS).is_some() {
         return false;
     }
     let lower = trimmed.to_lowercase();

@@ -107,6 +107,8 @@ pub(crate) struct LexiconFile {
 pub(crate) struct Record {
     pub(crate) original: u32,
     pub(crate) weight: f32,
+    /// log10 of `weight`, from the quantized byte without a logarithm.
+    pub(crate) log10_weight: f32,
     pub(crate) sources: Sources,
 }
 
@@ -233,6 +235,17 @@ impl LexiconFile {
             .get_or_init(|| std::str::from_utf8(&bytes[self.str_bytes.0..self.str_bytes.1]).ok())
     }
 
+    /// Record `r` of this file (layer number `layer_ix`) as a candidate.
+    pub(crate) fn candidate(&self, layer_ix: u16, r: Record) -> crate::lexicon::Candidate<'_> {
+        crate::lexicon::Candidate {
+            original: self.string(r.original),
+            weight: r.weight,
+            log10_weight: r.log10_weight,
+            sources: r.sources,
+            origin: (layer_ix, r.original),
+        }
+    }
+
     /// Candidate record number `i`.
     pub(crate) fn record(&self, i: usize) -> Record {
         let at = self.cands.0 + i * RECORD_LEN;
@@ -240,7 +253,7 @@ impl LexiconFile {
         let original = u32::from_le_bytes([b[0], b[1], b[2], 0]);
         let q = b[3];
         let sources = Sources(b[4] as u16);
-        Record { original, weight: dequantize(q), sources }
+        Record { original, weight: dequantize(q), log10_weight: -(q as f32) / WEIGHT_SCALE, sources }
     }
 
     /// The records of the FST value `v`.

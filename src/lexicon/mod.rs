@@ -127,6 +127,9 @@ pub struct Candidate<'a> {
     pub original: &'a str,
     /// Estimated P(spun | original), in (0, 1].
     pub weight: f32,
+    /// log10 of `weight` (the decoder's channel term), kept alongside so
+    /// the hot path takes no logarithm.
+    pub log10_weight: f32,
     /// Where the pair came from.
     pub sources: Sources,
     /// Which layer holds the original, and its number there (for caches
@@ -253,12 +256,7 @@ impl Lexicon {
         out.clear();
         if let Some((layer_ix, value)) = m.single_hit() {
             let layer = &self.layers[layer_ix as usize];
-            out.extend(layer.records(value).take(limit).map(|r| Candidate {
-                original: layer.string(r.original),
-                weight: r.weight,
-                sources: r.sources,
-                origin: (layer_ix, r.original),
-            }));
+            out.extend(layer.records(value).take(limit).map(|r| layer.candidate(layer_ix, r)));
             return;
         }
         for (k, (layer, value)) in m.hits().enumerate() {
@@ -271,26 +269,19 @@ impl Lexicon {
         let layer = &self.layers[layer_ix as usize];
         if !dedup {
             // One layer never repeats an original under a key.
-            out.extend(layer.records(value).map(|r| Candidate {
-                original: layer.string(r.original),
-                weight: r.weight,
-                sources: r.sources,
-                origin: (layer_ix, r.original),
-            }));
+            out.extend(layer.records(value).map(|r| layer.candidate(layer_ix, r)));
             return;
         }
         for r in layer.records(value) {
             let original = layer.string(r.original);
             if let Some(c) = out.iter_mut().find(|c| c.original == original) {
-                c.weight = c.weight.max(r.weight);
+                if r.weight > c.weight {
+                    c.weight = r.weight;
+                    c.log10_weight = r.log10_weight;
+                }
                 c.sources = c.sources.union(r.sources);
             } else {
-                out.push(Candidate {
-                    original,
-                    weight: r.weight,
-                    sources: r.sources,
-                    origin: (layer_ix, r.original),
-                });
+                out.push(layer.candidate(layer_ix, r));
             }
         }
     }
@@ -331,13 +322,7 @@ impl Lexicon {
             while let Some((key, value)) = stream.next() {
                 let Ok(key) = std::str::from_utf8(key) else { continue };
                 for r in layer.records(value) {
-                    let c = Candidate {
-                        original: layer.string(r.original),
-                        weight: r.weight,
-                        sources: r.sources,
-                        origin: (ix as u16, r.original),
-                    };
-                    f(key, c);
+                    f(key, layer.candidate(ix as u16, r));
                 }
             }
         }
