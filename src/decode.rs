@@ -250,6 +250,8 @@ struct Scratch {
     scored: Vec<(f32, usize, f32)>,
     /// The best path through a lattice, as (position, edge) steps.
     path: Vec<(usize, Edge)>,
+    /// Units of the sentence some arc covers.
+    covered: Vec<bool>,
 }
 
 /// What the pre-check reads of the document: its tokens, lexicon matches
@@ -269,6 +271,9 @@ thread_local! {
 struct State {
     w2: WordId,
     w1: WordId,
+    /// The language model's context for (w2, w1), when the emission into
+    /// this state already resolved it.
+    ctx: Option<crate::lm::Context>,
     /// Whether the edge into this state replaced words (the next span is
     /// then likelier to be spun too: spinners swap whole phrases).
     changed: bool,
@@ -598,24 +603,18 @@ impl Decoder {
     /// `ids` with the document cache mixed in.
     fn window(
         &self,
-        mut w2: WordId,
-        mut w1: WordId,
+        w2: WordId,
+        w1: WordId,
         ids: &[WordId],
         after: &[WordId],
         cache: Cache<'_>,
     ) -> f32 {
-        let mut s = 0.0;
-        for &w in ids {
-            s += mix(cache, w, self.prob(w2, w1, w));
-            w2 = w1;
-            w1 = w;
-        }
-        for &w in after {
-            s += self.prob(w2, w1, w);
-            w2 = w1;
-            w1 = w;
-        }
-        s
+        let (first, rest) = match ids.split_first() {
+            Some((&first, rest)) => (first, rest),
+            None => return self.rest_of_window(self.context(w2, w1), w1, &[], after, cache),
+        };
+        let (l, next) = self.step(&self.context(w2, w1), w1, first);
+        mix(cache, first, l.log10) + self.rest_of_window(next, first, rest, after, cache)
     }
 
     /// Like [`window`](Decoder::window) after (w2, w1), with the first of
@@ -629,17 +628,33 @@ impl Decoder {
         after: &[WordId],
         cache: Cache<'_>,
     ) -> f32 {
-        let (mut w2, mut w1) = (w1, ids[0]);
-        let mut s = first;
-        for &w in &ids[1..] {
-            s += mix(cache, w, self.prob(w2, w1, w));
-            w2 = w1;
-            w1 = w;
+        first + self.rest_of_window(self.context(w1, ids[0]), ids[0], &ids[1..], after, cache)
+    }
+
+    /// The rest of a window from the resolved context `ctx` of a history
+    /// ending in `w1`: `ids` with the cache mixed in, then `after`.
+    fn rest_of_window(
+        &self,
+        mut ctx: crate::lm::Context,
+        mut w1: WordId,
+        ids: &[WordId],
+        after: &[WordId],
+        cache: Cache<'_>,
+    ) -> f32 {
+        let mut s = 0.0;
+        for &w in ids {
+            let (l, next) = self.step(&ctx, w1, w);
+            s += mix(cache, w, l.log10);
+            (w1, ctx) = (w, next);
         }
-        for &w in after {
-            s += self.prob(w2, w1, w);
-            w2 = w1;
-            w1 = w;
+        for (k, &w) in after.iter().enumerate() {
+            if k + 1 == after.len() {
+                // The last word's next context is never used.
+                return s + self.lm.score_in(&ctx, w);
+            }
+            let (l, next) = self.step(&ctx, w1, w);
+            s += l.log10;
+            (w1, ctx) = (w, next);
         }
         s
     }
@@ -706,8 +721,8 @@ impl Decoder {
             let kept = if let [o] = *observed {
                 // Fast accept: a word the model has seen in this very n-gram
                 // on both sides reads as written; spinners' swaps rarely do.
-                let l = self.lm.lookup_in(&left, o);
-                let r = self.lm.lookup_in(&self.context(w1, o), after[0]);
+                let (l, after_o) = self.step(&left, w1, o);
+                let r = self.lm.lookup_in(&after_o, after[0]);
                 let order = p.fast_accept_order;
                 if order > 0 && l.order >= order && r.order >= order {
                     continue;
@@ -816,17 +831,18 @@ impl Decoder {
     ) {
         let p = &self.params;
         let n = sentence.len();
-        // Units some span covers: their kept words get the cache model too
+        // Units some span covers: their kept words get the cache model too,
+        // and only they need scoring when a single history reaches them
         // (the others are kept on every path).
-        let mut covered = vec![false; if cache.is_some() { n } else { 0 }];
-        if cache.is_some() {
-            for a in arcs {
-                covered[a.first..a.last].fill(true);
-            }
+        let Scratch { states, arcs_at, path, covered, .. } = scratch;
+        covered.clear();
+        covered.resize(n, false);
+        for a in arcs {
+            covered[a.first..a.last].fill(true);
         }
+        let covered = &covered[..];
         let observed_cache = |i: usize| cache.filter(|_| covered[i]).map(|c| (c, true));
         let cand_cache = cache.map(|c| (c, false));
-        let Scratch { states, arcs_at, path, .. } = scratch;
         if states.len() < n + 1 {
             states.resize_with(n + 1, Vec::new);
         }
@@ -838,7 +854,7 @@ impl Decoder {
         states.iter_mut().for_each(Vec::clear);
         arcs_at.iter_mut().for_each(Vec::clear);
         let bos = self.lm.bos();
-        states[0].push(State { w2: bos, w1: bos, changed: false, score: 0.0, back: None });
+        states[0].push(State { w2: bos, w1: bos, ctx: None, changed: false, score: 0.0, back: None });
         // Log odds of a change right after a change, relative to the prior.
         let odds = |r: f32| r.log10() - (1.0 - r).log10();
         let follow_bonus = odds(p.follow_rate) - odds(p.prior_rate);
@@ -848,12 +864,28 @@ impl Decoder {
         }
         for i in 0..n {
             prune(&mut states[i], p.beam);
+            if let [st] = states[i][..] {
+                if !covered[i] {
+                    // Every path keeps unit i after this one history, so its
+                    // score adds the same to all of them and cannot change
+                    // the best path: move the history on without scoring.
+                    // (The gains below are computed afresh.)
+                    let (mut w2, mut w1) = (st.w2, st.w1);
+                    for &w in sentence.ids_of(i, i + 1) {
+                        (w2, w1) = (w1, w);
+                    }
+                    let back = Some((i, 0, Edge::Keep));
+                    let next = State { w2, w1, ctx: None, changed: false, score: st.score, back };
+                    states[i + 1].push(next);
+                    continue;
+                }
+            }
             let current = std::mem::take(&mut states[i]);
             for (si, st) in current.iter().enumerate() {
                 // The state's context, resolved once for all its edges.
-                let ctx = self.context(st.w2, st.w1);
+                let ctx = st.ctx.unwrap_or_else(|| self.context(st.w2, st.w1));
                 // Keep the observed word.
-                let (s, w2, w1) =
+                let (s, w2, w1, next) =
                     self.emit_in(&ctx, st.w2, st.w1, sentence.ids_of(i, i + 1), observed_cache(i));
                 let keep = if st.changed { keep_after_change } else { 0.0 };
                 relax(
@@ -861,6 +893,7 @@ impl Decoder {
                     State {
                         w2,
                         w1,
+                        ctx: Some(next),
                         changed: false,
                         score: st.score + s + keep,
                         back: Some((i, si, Edge::Keep)),
@@ -875,12 +908,14 @@ impl Decoder {
                 for &ai in &arcs_at[i] {
                     let a = &arcs[ai];
                     for (ci, c) in a.cands.iter().enumerate() {
-                        let (s, w2, w1) = self.emit_in(&ctx, st.w2, st.w1, c.ids, cand_cache);
+                        let (s, w2, w1, next) =
+                            self.emit_in(&ctx, st.w2, st.w1, c.ids, cand_cache);
                         relax(
                             &mut states[a.last],
                             State {
                                 w2,
                                 w1,
+                                ctx: Some(next),
                                 changed: true,
                                 score: st.score + s + c.channel + bonus,
                                 back: Some((i, si, Edge::Replace { arc: ai, cand: ci })),
@@ -896,7 +931,10 @@ impl Decoder {
         let Some((best_ix, _)) = states[n]
             .iter()
             .enumerate()
-            .map(|(k, s)| (k, s.score + self.prob(s.w2, s.w1, eos)))
+            .map(|(k, s)| {
+                let ctx = s.ctx.unwrap_or_else(|| self.context(s.w2, s.w1));
+                (k, s.score + self.lm.score_in(&ctx, eos))
+            })
             .max_by(|a, b| a.1.total_cmp(&b.1))
         else {
             return;
@@ -956,24 +994,39 @@ impl Decoder {
     }
 
     /// Scores `ids` from the state (w2, w1), whose context `ctx` is already
-    /// resolved; returns the score and the new state.
+    /// resolved; returns the score, the new state and its context.
     fn emit_in(
         &self,
         ctx: &crate::lm::Context,
-        w2: WordId,
-        w1: WordId,
+        mut w2: WordId,
+        mut w1: WordId,
         ids: &[WordId],
         cache: Cache<'_>,
-    ) -> (f32, WordId, WordId) {
-        let Some((&first, rest)) = ids.split_first() else { return (0.0, w2, w1) };
-        let mut s = mix(cache, first, self.lm.score_in(ctx, first));
-        let (mut w2, mut w1) = (w1, first);
-        for &w in rest {
-            s += mix(cache, w, self.prob(w2, w1, w));
-            w2 = w1;
-            w1 = w;
+    ) -> (f32, WordId, WordId, crate::lm::Context) {
+        let mut ctx = *ctx;
+        let mut s = 0.0;
+        for &w in ids {
+            let (l, next) = self.step(&ctx, w1, w);
+            s += mix(cache, w, l.log10);
+            (w2, w1, ctx) = (w1, w, next);
         }
-        (s, w2, w1)
+        (s, w2, w1, ctx)
+    }
+
+    /// Looks `w` up in `ctx` (the context of a history ending in `w1`) and
+    /// resolves the next context, sharing the bigram probe (at order 3).
+    #[inline]
+    fn step(
+        &self,
+        ctx: &crate::lm::Context,
+        w1: WordId,
+        w: WordId,
+    ) -> (crate::lm::Lookup, crate::lm::Context) {
+        if self.params.lm_order >= 3 {
+            self.lm.lookup_next(ctx, w)
+        } else {
+            (self.lm.lookup_in(ctx, w), self.context(w1, w))
+        }
     }
 }
 

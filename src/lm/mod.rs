@@ -517,6 +517,52 @@ impl LanguageModel {
         Lookup { log10: u.prob + bo1 + ctx.bo21, order: 1 }
     }
 
+    /// [`lookup_in`](LanguageModel::lookup_in)`(ctx, w)` and the context
+    /// for the next word, as [`context`](LanguageModel::context)`(w1, w)`
+    /// (w1 being `ctx`'s last word) would resolve it: both need the bigram
+    /// (w1 w), which is probed once. Scoring a run of words this way costs
+    /// one bigram probe per word (plus the trigram probe) instead of two.
+    #[inline]
+    pub fn lookup_next(&self, ctx: &Context, w: WordId) -> (Lookup, Context) {
+        let bytes = self.data.bytes();
+        let mut next = Context { w1: w, tri: None, bo21: 0.0, bo1: None };
+        let Some(u) = self.unigrams.get(w as usize) else {
+            return (Lookup { log10: self.header.unk_log10, order: 0 }, next);
+        };
+        next.bo1 = Some(u.backoff);
+        let Some(bo1) = ctx.bo1 else {
+            // ctx's word is unknown: no bigram after it, and (as `context`
+            // would find) no trigram context for the next word either.
+            return (Lookup { log10: u.prob, order: 1 }, next);
+        };
+        let bigram = self.bigram(bytes, ctx.w1, w);
+        next.bo21 = bigram.map_or(0.0, |b| {
+            self.bigram_backoffs.get(b.backoff_bin()).copied().unwrap_or(0.0)
+        });
+        let trigrams_follow = match bigram {
+            Some(b) => b.is_context(),
+            None => !self.header.contexts_are_bigrams,
+        };
+        if trigrams_follow {
+            next.tri = Some(format::context_hash(self.trigrams.seed, ctx.w1, w));
+        }
+        if let Some(context) = ctx.tri {
+            let h = format::trigram_hash(context, w);
+            if let Some(s) =
+                find::<{ format::TRIGRAM_SLOT }>(bytes, &self.trigrams, h, format::TRIGRAM_FP_MASK)
+            {
+                let bin = u16::from_le_bytes([s[4], s[5]]) as usize;
+                let p = self.trigram_probs.get(bin).copied();
+                return (Lookup { log10: p.unwrap_or(self.header.unk_log10), order: 3 }, next);
+            }
+        }
+        if let Some(slot) = bigram {
+            let p = self.bigram_probs.get(slot.prob_bin()).copied();
+            return (Lookup { log10: p.unwrap_or(self.header.unk_log10) + ctx.bo21, order: 2 }, next);
+        }
+        (Lookup { log10: u.prob + bo1 + ctx.bo21, order: 1 }, next)
+    }
+
     /// Asks the CPU to start loading the table slots that
     /// [`lookup_in`](LanguageModel::lookup_in)`(ctx, w)` will read. A hint
     /// only: a caller that scores several words in one context prefetches
@@ -724,6 +770,35 @@ mod tests {
     #[test]
     fn model_is_send_and_sync() {
         assert_send_sync::<LanguageModel>();
+    }
+
+    /// `lookup_next` answers as `lookup_in` followed by `context`, for
+    /// known, unknown, sentence-boundary and frequent words in any order.
+    #[test]
+    fn lookup_next_is_lookup_then_context() {
+        let lm = LanguageModel::embedded();
+        let mut ids = vec![lm.bos(), lm.eos(), lm.unk(), lm.unk() + 7];
+        for w in ["the", "of", "united", "states", "said", "on", "monday", "war", "civil"] {
+            ids.push(lm.id(w));
+        }
+        let mut rng = 0x1234_5678_9abc_def0_u64;
+        let mut orders = [0usize; 4];
+        for _ in 0..4000 {
+            let mut pick = || {
+                rng = format::mix(rng);
+                ids[(rng % ids.len() as u64) as usize]
+            };
+            let (w2, w1, w, x) = (pick(), pick(), pick(), pick());
+            let ctx = lm.context(w2, w1);
+            let (got, next) = lm.lookup_next(&ctx, w);
+            assert_eq!(got, lm.lookup_in(&ctx, w), "{w2} {w1} {w}");
+            orders[got.order as usize] += 1;
+            let want = lm.context(w1, w);
+            assert_eq!(lm.lookup_in(&next, x), lm.lookup_in(&want, x), "{w1} {w} {x}");
+            assert_eq!(lm.lookup_next(&next, x).0, lm.lookup_in(&want, x));
+        }
+        // Every way of answering was exercised.
+        assert!(orders.iter().all(|&n| n > 0), "{orders:?}");
     }
 
     /// `context` skips the trigram table after a context that is no bigram
