@@ -594,7 +594,8 @@ impl Decoder {
 
     fn channel_with(&self, base: f32, c: &Candidate<'_>) -> f32 {
         let p = &self.params;
-        let direct = Sources::MOBY.union(Sources::WORDNET).union(Sources::HAND).union(Sources::USER);
+        let direct =
+            Sources::MOBY.union(Sources::WORDNET).union(Sources::HAND).union(Sources::USER);
         let weak = if c.sources.intersects(direct) { 0.0 } else { self.weak_log10 };
         base + p.channel_scale * (c.log10_weight + weak).max(-8.0) - p.change_cost
     }
@@ -854,7 +855,14 @@ impl Decoder {
         states.iter_mut().for_each(Vec::clear);
         arcs_at.iter_mut().for_each(Vec::clear);
         let bos = self.lm.bos();
-        states[0].push(State { w2: bos, w1: bos, ctx: None, changed: false, score: 0.0, back: None });
+        states[0].push(State {
+            w2: bos,
+            w1: bos,
+            ctx: None,
+            changed: false,
+            score: 0.0,
+            back: None,
+        });
         // Log odds of a change right after a change, relative to the prior.
         let odds = |r: f32| r.log10() - (1.0 - r).log10();
         let follow_bonus = odds(p.follow_rate) - odds(p.prior_rate);
@@ -908,8 +916,7 @@ impl Decoder {
                 for &ai in &arcs_at[i] {
                     let a = &arcs[ai];
                     for (ci, c) in a.cands.iter().enumerate() {
-                        let (s, w2, w1, next) =
-                            self.emit_in(&ctx, st.w2, st.w1, c.ids, cand_cache);
+                        let (s, w2, w1, next) = self.emit_in(&ctx, st.w2, st.w1, c.ids, cand_cache);
                         relax(
                             &mut states[a.last],
                             State {
@@ -972,7 +979,8 @@ impl Decoder {
             let (w2, w1) = ctx2(&chosen[..starts[step]], bos);
             let next = &chosen[starts[step + 1]..];
             // Two words after, padded with `</s>` once.
-            let after_buf = [next.first().copied().unwrap_or(eos), next.get(1).copied().unwrap_or(eos)];
+            let after_buf =
+                [next.first().copied().unwrap_or(eos), next.get(1).copied().unwrap_or(eos)];
             let after: &[WordId] = if next.is_empty() { &after_buf[..1] } else { &after_buf };
             let observed = sentence.ids_of(a.first, a.last);
             let gain = self.window(w2, w1, c.ids, after, cand_cache) + c.channel
@@ -1160,7 +1168,8 @@ mod tests {
     use super::*;
 
     fn decoder(params: Params) -> Decoder {
-        Decoder::new(Lexicon::embedded(), Model::Static(LanguageModel::embedded())).with_params(params)
+        Decoder::new(Lexicon::embedded(), Model::Static(LanguageModel::embedded()))
+            .with_params(params)
     }
 
     fn cand(sources: Sources) -> Candidate<'static> {
@@ -1185,10 +1194,8 @@ mod tests {
 
     #[test]
     fn cache_mixes_counts_into_candidates_only() {
-        let sentence = Sentence {
-            ids: vec![7, 7, 7, 9],
-            units: vec![Unit { token: 0, lo: 0, hi: 4 }],
-        };
+        let sentence =
+            Sentence { ids: vec![7, 7, 7, 9], units: vec![Unit { token: 0, lo: 0, hi: 4 }] };
         let c = DocCache::count(&[sentence], 0.1);
         let lp = -5.0;
         // Seen three times in four words: 0.9·1e-5 + 0.1·3/4.

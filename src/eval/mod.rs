@@ -567,4 +567,3 @@ pub fn failure_breakdown(decoder: &Decoder, cases: &[Case], k: usize) -> [usize;
         })
         .reduce(|| [0; 5], |a, b| std::array::from_fn(|i| a[i] + b[i]))
 }
-

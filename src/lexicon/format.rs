@@ -253,7 +253,12 @@ impl LexiconFile {
         let original = u32::from_le_bytes([b[0], b[1], b[2], 0]);
         let q = b[3];
         let sources = Sources(b[4] as u16);
-        Record { original, weight: dequantize(q), log10_weight: -(q as f32) / WEIGHT_SCALE, sources }
+        Record {
+            original,
+            weight: dequantize(q),
+            log10_weight: -(q as f32) / WEIGHT_SCALE,
+            sources,
+        }
     }
 
     /// The records of the FST value `v`.

@@ -536,9 +536,8 @@ impl LanguageModel {
             return (Lookup { log10: u.prob, order: 1 }, next);
         };
         let bigram = self.bigram(bytes, ctx.w1, w);
-        next.bo21 = bigram.map_or(0.0, |b| {
-            self.bigram_backoffs.get(b.backoff_bin()).copied().unwrap_or(0.0)
-        });
+        next.bo21 = bigram
+            .map_or(0.0, |b| self.bigram_backoffs.get(b.backoff_bin()).copied().unwrap_or(0.0));
         let trigrams_follow = match bigram {
             Some(b) => b.is_context(),
             None => !self.header.contexts_are_bigrams,
@@ -558,7 +557,10 @@ impl LanguageModel {
         }
         if let Some(slot) = bigram {
             let p = self.bigram_probs.get(slot.prob_bin()).copied();
-            return (Lookup { log10: p.unwrap_or(self.header.unk_log10) + ctx.bo21, order: 2 }, next);
+            return (
+                Lookup { log10: p.unwrap_or(self.header.unk_log10) + ctx.bo21, order: 2 },
+                next,
+            );
         }
         (Lookup { log10: u.prob + bo1 + ctx.bo21, order: 1 }, next)
     }
