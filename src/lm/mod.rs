@@ -38,9 +38,13 @@
 //! context (w2, w1) once, with one bigram probe that also says whether any
 //! trigram follows it; each word scored in that context then costs at most
 //! one trigram probe and one bigram probe, and none when the answer is the
-//! unigram's. The tables keep 32-bit fingerprints, not the keys, so an
-//! absent n-gram is taken for a present one with probability about 3e-9
-//! per query (see [`format`](mod@format)).
+//! unigram's. Each table's runs are ordered by home slot and every slot
+//! says how far it is from its home, so a probe for an absent n-gram stops
+//! about where it would have been (3–4 slots) rather than at the end of
+//! the run (13). The tables keep 27- and 28-bit fingerprints, not the
+//! keys, so an absent n-gram is taken for a present one with probability
+//! about 6e-9 (bigram) or 3e-9 (trigram) per query (see
+//! [`format`](mod@format)).
 
 pub mod build;
 pub mod format;
@@ -503,7 +507,7 @@ impl LanguageModel {
         if let Some(context) = ctx.tri {
             let h = format::trigram_hash(context, w);
             if let Some(s) =
-                find::<{ format::TRIGRAM_SLOT }>(bytes, &self.trigrams, h, format::TRIGRAM_FP_MASK)
+                find::<{ format::TRIGRAM_SLOT }>(bytes, &self.trigrams, h, format::TRIGRAM_KEY_MASK)
             {
                 let bin = u16::from_le_bytes([s[4], s[5]]) as usize;
                 let p = self.trigram_probs.get(bin).copied();
@@ -580,14 +584,14 @@ impl LanguageModel {
                 bytes,
                 &self.trigrams,
                 format::trigram_hash(context, w),
-                format::TRIGRAM_FP_MASK,
+                format::TRIGRAM_KEY_MASK,
             );
         }
         prefetch_slot::<{ format::BIGRAM_SLOT }>(
             bytes,
             &self.bigrams,
             format::bigram_hash(self.bigrams.seed, ctx.w1, w),
-            format::BIGRAM_FP_MASK,
+            format::BIGRAM_KEY_MASK,
         );
     }
 
@@ -606,20 +610,20 @@ impl LanguageModel {
                 bytes,
                 &self.bigrams,
                 format::bigram_hash(self.bigrams.seed, w2, w1),
-                format::BIGRAM_FP_MASK,
+                format::BIGRAM_KEY_MASK,
             );
             prefetch_slot::<{ format::TRIGRAM_SLOT }>(
                 bytes,
                 &self.trigrams,
                 format::trigram_hash(format::context_hash(self.trigrams.seed, w2, w1), w),
-                format::TRIGRAM_FP_MASK,
+                format::TRIGRAM_KEY_MASK,
             );
         }
         prefetch_slot::<{ format::BIGRAM_SLOT }>(
             bytes,
             &self.bigrams,
             format::bigram_hash(self.bigrams.seed, w1, w),
-            format::BIGRAM_FP_MASK,
+            format::BIGRAM_KEY_MASK,
         );
     }
 
@@ -627,7 +631,7 @@ impl LanguageModel {
     #[inline]
     fn bigram(&self, bytes: &[u8], w1: WordId, w: WordId) -> Option<BigramSlot> {
         let h = format::bigram_hash(self.bigrams.seed, w1, w);
-        find::<{ format::BIGRAM_SLOT }>(bytes, &self.bigrams, h, format::BIGRAM_FP_MASK)
+        find::<{ format::BIGRAM_SLOT }>(bytes, &self.bigrams, h, format::BIGRAM_KEY_MASK)
             .map(|s| BigramSlot(*s))
     }
 
@@ -743,7 +747,7 @@ fn find<'a, const W: usize>(
     format::probe(slots, home, fp, mask)
 }
 
-/// A bigram's slot: fingerprint word, probability bin, back-off bin.
+/// A bigram's slot: key word, probability bin, back-off bin.
 #[derive(Clone, Copy)]
 struct BigramSlot([u8; format::BIGRAM_SLOT]);
 
