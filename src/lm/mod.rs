@@ -504,15 +504,8 @@ impl LanguageModel {
         };
         let Some(bo1) = ctx.bo1 else { return Lookup { log10: u.prob, order: 1 } };
         let bytes = self.data.bytes();
-        if let Some(context) = ctx.tri {
-            let h = format::trigram_hash(context, w);
-            if let Some(s) =
-                find::<{ format::TRIGRAM_SLOT }>(bytes, &self.trigrams, h, format::TRIGRAM_KEY_MASK)
-            {
-                let bin = u16::from_le_bytes([s[4], s[5]]) as usize;
-                let p = self.trigram_probs.get(bin).copied();
-                return Lookup { log10: p.unwrap_or(self.header.unk_log10), order: 3 };
-            }
+        if let Some(log10) = ctx.tri.and_then(|context| self.trigram(bytes, context, w)) {
+            return Lookup { log10, order: 3 };
         }
         if let Some(slot) = self.bigram(bytes, ctx.w1, w) {
             let p = self.bigram_probs.get(slot.prob_bin()).copied();
@@ -549,15 +542,8 @@ impl LanguageModel {
         if trigrams_follow {
             next.tri = Some(format::context_hash(self.trigrams.seed, ctx.w1, w));
         }
-        if let Some(context) = ctx.tri {
-            let h = format::trigram_hash(context, w);
-            if let Some(s) =
-                find::<{ format::TRIGRAM_SLOT }>(bytes, &self.trigrams, h, format::TRIGRAM_FP_MASK)
-            {
-                let bin = u16::from_le_bytes([s[4], s[5]]) as usize;
-                let p = self.trigram_probs.get(bin).copied();
-                return (Lookup { log10: p.unwrap_or(self.header.unk_log10), order: 3 }, next);
-            }
+        if let Some(log10) = ctx.tri.and_then(|context| self.trigram(bytes, context, w)) {
+            return (Lookup { log10, order: 3 }, next);
         }
         if let Some(slot) = bigram {
             let p = self.bigram_probs.get(slot.prob_bin()).copied();
@@ -625,6 +611,17 @@ impl LanguageModel {
             format::bigram_hash(self.bigrams.seed, w1, w),
             format::BIGRAM_KEY_MASK,
         );
+    }
+
+    /// log10 P(w | w2 w1) if the trigram is in the model; `context` is the
+    /// hash of (w2 w1) ([`format::context_hash`]).
+    #[inline]
+    fn trigram(&self, bytes: &[u8], context: u64, w: WordId) -> Option<f32> {
+        let h = format::trigram_hash(context, w);
+        let s =
+            find::<{ format::TRIGRAM_SLOT }>(bytes, &self.trigrams, h, format::TRIGRAM_KEY_MASK)?;
+        let bin = u16::from_le_bytes([s[4], s[5]]) as usize;
+        Some(self.trigram_probs.get(bin).copied().unwrap_or(self.header.unk_log10))
     }
 
     /// The slot of bigram (w1 w), if the model has it.
