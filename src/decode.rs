@@ -254,6 +254,26 @@ struct Scratch {
     covered: Vec<bool>,
 }
 
+/// A document prepared for decoding ([`Decoder::prepare`]): what no
+/// setting of a pass changes, so an adaptive second pass reuses it.
+struct Doc<'t> {
+    text: &'t str,
+    tokens: Vec<Token>,
+    matches: Vec<crate::lexicon::Match>,
+    /// Tokens no edit may touch (names, acronyms, excluded ranges).
+    protected: Vec<bool>,
+    /// Sentences, as token ranges.
+    bounds: Vec<Range<usize>>,
+    /// Word tokens outside excluded ranges.
+    words: usize,
+    /// The matches by first token: `order[start[t]..start[t + 1]]`.
+    start: Vec<u32>,
+    order: Vec<u32>,
+    /// Each sentence's LM ids, computed on first need.
+    sentences: Vec<std::cell::OnceCell<Sentence>>,
+    cache: Option<DocCache>,
+}
+
 /// What the pre-check reads of the document: its tokens, lexicon matches
 /// and word counts.
 #[derive(Clone, Copy)]
@@ -369,23 +389,29 @@ impl Decoder {
     /// Analyses `text`, ignoring the byte ranges in `exclude` (boilerplate
     /// lines: neither counted, nor scored, nor restored).
     pub fn analyze(&self, text: &str, exclude: &[Range<usize>]) -> Analysis {
-        let first = self.analyze_once(text, exclude);
-        let Some(scale) = self.params.adaptive_rate else { return first };
-        // A document that reads as heavily spun gets a second pass with
-        // its own estimated rate as the prior: in such a text, a doubtful
-        // word is more likely a swap than in clean prose.
-        let raw = crate::detect::Scorer::raw_rate(&first);
-        let estimate = (scale * raw).min(0.4);
-        if estimate <= self.params.prior_rate {
-            return first;
+        let doc = self.prepare(text, exclude);
+        let mut analysis = self.decode(&doc);
+        if let Some(scale) = self.params.adaptive_rate {
+            // A document that reads as heavily spun gets a second pass with
+            // its own estimated rate as the prior: in such a text, a
+            // doubtful word is more likely a swap than in clean prose. The
+            // prepared document (tokens, matches, sentences) serves both.
+            let raw = crate::detect::Scorer::raw_rate(&analysis);
+            let estimate = (scale * raw).min(0.4);
+            if estimate > self.params.prior_rate {
+                let mut params = self.params.clone();
+                params.prior_rate = estimate;
+                params.adaptive_rate = None;
+                analysis = self.clone().with_params(params).decode(&doc);
+            }
         }
-        let mut params = self.params.clone();
-        params.prior_rate = estimate;
-        params.adaptive_rate = None;
-        self.clone().with_params(params).analyze_once(text, exclude)
+        analysis.tokens = doc.tokens;
+        analysis
     }
 
-    fn analyze_once(&self, text: &str, exclude: &[Range<usize>]) -> Analysis {
+    /// Everything about `text` that no setting of a pass changes: tokens,
+    /// lexicon matches, protected tokens, sentences, the document cache.
+    fn prepare<'t>(&self, text: &'t str, exclude: &[Range<usize>]) -> Doc<'t> {
         let tokens = tokenize(text);
         // One scanner per thread: it remembers where frequent words end in
         // the FST, which pays off across the documents of a bulk run.
@@ -436,9 +462,7 @@ impl Decoder {
             }
         }
 
-        let mut analysis = Analysis { words: 0, ..Default::default() };
-        let mut spinnable = vec![false; tokens.len()];
-
+        let mut words = 0;
         // Sentences: runs of non-punctuation tokens split at sentence ends,
         // line breaks and excluded ranges.
         let mut bounds: Vec<Range<usize>> = Vec::new();
@@ -463,7 +487,7 @@ impl Decoder {
         }
         for t in &tokens {
             if t.kind == TokenKind::Word && !excluded(t) {
-                analysis.words += 1;
+                words += 1;
             }
         }
 
@@ -481,18 +505,29 @@ impl Decoder {
             order[*slot as usize] = k as u32;
             *slot += 1;
         }
-        let by_first = |t: usize| &order[start[t] as usize..start[t + 1] as usize];
+        // With the cache model on, every sentence's ids now, to count the
+        // document's words; otherwise each when its sentence has spans.
+        let sentences: Vec<std::cell::OnceCell<Sentence>> =
+            bounds.iter().map(|_| std::cell::OnceCell::new()).collect();
+        let cache = (self.params.cache_weight > 0.0 && !bounds.is_empty()).then(|| {
+            for (cell, r) in sentences.iter().zip(&bounds) {
+                cell.get_or_init(|| self.sentence(text, &tokens, r));
+            }
+            let all: Vec<&Sentence> = sentences.iter().filter_map(|c| c.get()).collect();
+            DocCache::count(&all, self.params.cache_weight)
+        });
+        Doc { text, tokens, matches, protected, bounds, words, start, order, sentences, cache }
+    }
 
-        // With the cache model on, every sentence's ids first, to count
-        // the document's words.
-        let pre: Vec<Sentence> = if self.params.cache_weight > 0.0 {
-            bounds.iter().map(|r| self.sentence(text, &tokens, r)).collect()
-        } else {
-            Vec::new()
-        };
-        let cache = (!pre.is_empty()).then(|| DocCache::count(&pre, self.params.cache_weight));
+    /// One decoding pass over a prepared document with this decoder's
+    /// settings (the analysis comes without its tokens).
+    fn decode(&self, doc: &Doc<'_>) -> Analysis {
+        let Doc { text, tokens, matches, protected, bounds, start, order, sentences, .. } = doc;
+        let mut analysis = Analysis { words: doc.words, ..Default::default() };
+        let mut spinnable = vec![false; tokens.len()];
+        let by_first = |t: usize| &order[start[t] as usize..start[t + 1] as usize];
         let mut arcs = Vec::new();
-        for (k, range) in bounds.into_iter().enumerate() {
+        for (k, range) in bounds.iter().enumerate() {
             arcs.clear();
             for ti in range.clone() {
                 for &k in by_first(ti) {
@@ -507,19 +542,12 @@ impl Decoder {
             if arcs.is_empty() {
                 continue;
             }
-            let owned;
-            let sentence = match pre.get(k) {
-                Some(s) => s,
-                None => {
-                    owned = self.sentence(text, &tokens, &range);
-                    &owned
-                }
-            };
-            let cache = cache.as_ref();
+            let sentence = sentences[k].get_or_init(|| self.sentence(text, tokens, range));
+            let cache = doc.cache.as_ref();
             SCRATCH.with(|scratch| {
                 let scratch = &mut *scratch.borrow_mut();
-                let doc = DocView { tokens: &tokens, matches: &matches, cache };
-                let prepared = self.precheck(sentence, doc, &arcs, scratch, &mut analysis);
+                let view = DocView { tokens, matches, cache };
+                let prepared = self.precheck(sentence, view, &arcs, scratch, &mut analysis);
                 if !prepared.is_empty() {
                     self.viterbi(sentence, &prepared, cache, scratch, &mut analysis);
                 }
@@ -531,7 +559,6 @@ impl Decoder {
             .filter(|(i, t)| spinnable[*i] && t.kind == TokenKind::Word)
             .count();
         analysis.spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
-        analysis.tokens = tokens;
         analysis
     }
 
@@ -1098,7 +1125,7 @@ struct DocCache {
 }
 
 impl DocCache {
-    fn count(sentences: &[Sentence], lambda: f32) -> DocCache {
+    fn count(sentences: &[&Sentence], lambda: f32) -> DocCache {
         let mut counts = std::collections::HashMap::with_hasher(crate::lexicon::Fnv);
         let mut total = 0u32;
         for s in sentences {
@@ -1196,7 +1223,7 @@ mod tests {
     fn cache_mixes_counts_into_candidates_only() {
         let sentence =
             Sentence { ids: vec![7, 7, 7, 9], units: vec![Unit { token: 0, lo: 0, hi: 4 }] };
-        let c = DocCache::count(&[sentence], 0.1);
+        let c = DocCache::count(&[&sentence], 0.1);
         let lp = -5.0;
         // Seen three times in four words: 0.9·1e-5 + 0.1·3/4.
         let want = (0.9f32 * 1e-5 + 0.075).log10();
