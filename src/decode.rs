@@ -207,8 +207,6 @@ pub struct Decoder {
     /// each computed the first time a candidate needs it and shared by all
     /// threads, so candidates cost no vocabulary lookups after that.
     ids: std::sync::Arc<Vec<Vec<LazyIds>>>,
-    /// log10 of `params.weak_link_scale`.
-    weak_log10: f32,
 }
 
 /// The LM ids of one lexicon string, computed on first use.
@@ -359,14 +357,11 @@ impl Decoder {
             .iter()
             .map(|layer| (0..layer.string_count()).map(|_| std::sync::OnceLock::new()).collect())
             .collect();
-        let params = Params::default();
-        let weak_log10 = params.weak_link_scale.log10();
-        Decoder { lexicon, lm, params, ids: std::sync::Arc::new(ids), weak_log10 }
+        Decoder { lexicon, lm, params: Params::default(), ids: std::sync::Arc::new(ids) }
     }
 
     /// Replaces the parameters.
     pub fn with_params(mut self, params: Params) -> Decoder {
-        self.weak_log10 = params.weak_link_scale.log10();
         self.params = params;
         self
     }
@@ -623,7 +618,7 @@ impl Decoder {
         let p = &self.params;
         let direct =
             Sources::MOBY.union(Sources::WORDNET).union(Sources::HAND).union(Sources::USER);
-        let weak = if c.sources.intersects(direct) { 0.0 } else { self.weak_log10 };
+        let weak = if c.sources.intersects(direct) { 0.0 } else { p.weak_link_scale.log10() };
         base + p.channel_scale * (c.log10_weight + weak).max(-8.0) - p.change_cost
     }
 

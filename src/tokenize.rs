@@ -435,6 +435,23 @@ mod tests {
         slow: Option<(usize, unicode_segmentation::UWordBoundIndices<'a>)>,
     }
 
+    /// From byte `from`: the end of the ASCII whitespace there, the end of
+    /// the chunk of non-whitespace after it, and whether that chunk is all
+    /// ASCII.
+    fn next_chunk(b: &[u8], from: usize) -> (usize, usize, bool) {
+        let mut w = from;
+        while w < b.len() && b[w].is_ascii_whitespace() {
+            w += 1;
+        }
+        let mut e = w;
+        let mut ascii = true;
+        while e < b.len() && !b[e].is_ascii_whitespace() {
+            ascii &= b[e].is_ascii();
+            e += 1;
+        }
+        (w, e, ascii)
+    }
+
     impl<'a> Iterator for Segments<'a> {
         type Item = (usize, &'a str);
 
@@ -453,16 +470,7 @@ mod tests {
                 return None;
             }
             let start = self.pos;
-            let mut w = start;
-            while w < b.len() && b[w].is_ascii_whitespace() {
-                w += 1;
-            }
-            let mut e = w;
-            let mut ascii = true;
-            while e < b.len() && !b[e].is_ascii_whitespace() {
-                ascii &= b[e].is_ascii();
-                e += 1;
-            }
+            let (w, mut e, ascii) = next_chunk(b, start);
             if ascii {
                 self.ascii_end = e;
                 if w > start {
@@ -475,16 +483,7 @@ mod tests {
             // joins some Unicode spaces with ASCII ones and attaches combining
             // marks to the space before them.
             loop {
-                let mut w2 = e;
-                while w2 < b.len() && b[w2].is_ascii_whitespace() {
-                    w2 += 1;
-                }
-                let mut e2 = w2;
-                let mut ascii2 = true;
-                while e2 < b.len() && !b[e2].is_ascii_whitespace() {
-                    ascii2 &= b[e2].is_ascii();
-                    e2 += 1;
-                }
+                let (w2, e2, ascii2) = next_chunk(b, e);
                 if ascii2 || e2 == w2 {
                     break;
                 }
