@@ -74,6 +74,11 @@ pub struct Params {
     /// spun words is a weak one (Moby read backwards, Moby siblings): a
     /// spinner writes a synonym from the original's own list.
     pub weak_link_scale: f32,
+    /// Decide the spans of a sentence together, by Viterbi over the
+    /// lattice (true), or each on its own pre-check evidence, overlaps
+    /// going to the larger gain (false: cheaper, and enough to estimate how
+    /// much of a text was spun).
+    pub joint: bool,
 }
 
 impl Default for Params {
@@ -94,6 +99,7 @@ impl Default for Params {
             adaptive_rate: Some(1.5),
             cache_weight: 0.03,
             weak_link_scale: 0.1,
+            joint: true,
         }
     }
 }
@@ -109,20 +115,25 @@ impl Params {
     /// better than the words as written, by the language model and the
     /// channel alone (its likelihood ratio); how often clean text has such
     /// spans is left to the calibration that turns them into a spin rate.
-    /// Fewer candidates per span and one pass: detection needs to know
-    /// *that* a span reads better otherwise, less exactly what it said.
-    /// Chosen on the calibration splits (even-numbered BBC documents and
-    /// tortured phrases; see `scripts/eval`).
+    /// Fewer candidates per span, one pass and no lattice: detection needs
+    /// to know *that* a span reads better otherwise, less exactly what it
+    /// said. Measured on the calibration splits (even-numbered BBC documents
+    /// and tortured phrases; see `scripts/eval`): deciding spans each on
+    /// their own instead of by Viterbi left the detection figures within
+    /// noise (AUC at 5% 0.968 → 0.965, tortured phrases flagged 73.5% →
+    /// 75.8%) for a quarter fewer instructions; 4 candidates instead of 6
+    /// cost 3 points of tortured phrases flagged, one full window instead
+    /// of 2 cost 8.
     pub fn detect() -> Params {
         Params {
             prior_rate: 0.5,
             change_cost: 0.0,
             precheck_candidates: 6,
             window_candidates: 2,
-            lattice_candidates: 3,
             adaptive_rate: None,
             cache_weight: 0.0,
             weak_link_scale: 1.0,
+            joint: false,
             ..Params::default()
         }
     }
@@ -543,8 +554,11 @@ impl Decoder {
                 let scratch = &mut *scratch.borrow_mut();
                 let view = DocView { tokens, matches, cache };
                 let prepared = self.precheck(sentence, view, &arcs, scratch, &mut analysis);
-                if !prepared.is_empty() {
+                if prepared.is_empty() {
+                } else if self.params.joint {
                     self.viterbi(sentence, &prepared, cache, scratch, &mut analysis);
+                } else {
+                    self.choose_locally(&prepared, scratch, &mut analysis);
                 }
             });
         }
@@ -795,7 +809,13 @@ impl Decoder {
                 Some(&(bound, ..)) if bound - kept >= -room => {}
                 _ => continue,
             }
-            scored.truncate(p.window_candidates.max(p.lattice_candidates));
+            // Without the lattice, only the best candidate's gain is used.
+            let windows = if p.joint {
+                p.window_candidates.max(p.lattice_candidates)
+            } else {
+                p.window_candidates
+            };
+            scored.truncate(windows);
             for (score, ci, first) in scored.iter_mut() {
                 let c = &cands[*ci];
                 *score = self.window_rest(*first, w1, self.cand_ids(c), after, cand_cache)
@@ -824,7 +844,7 @@ impl Decoder {
                 chosen: false,
                 confidence: 0.0,
             });
-            scored.truncate(p.lattice_candidates);
+            scored.truncate(if p.joint { p.lattice_candidates } else { 0 });
             let prepared = scored
                 .iter()
                 .map(|&(_, ci, _)| {
@@ -1019,6 +1039,33 @@ impl Decoder {
             let span = &mut analysis.spans[a.span_ix];
             if !span.chosen {
                 span.confidence = logistic(p.confidence_slope * span.gain.min(0.0));
+            }
+        }
+    }
+
+    /// Without the lattice ([`Params::joint`] off): every span whose best
+    /// original reads better than the observed words in their own context
+    /// (pre-check gain above 0) is chosen, and of overlapping ones the
+    /// larger gain wins.
+    fn choose_locally(&self, arcs: &[Arc], scratch: &mut Scratch, analysis: &mut Analysis) {
+        let slope = self.params.confidence_slope;
+        let Scratch { scored, covered, .. } = scratch;
+        // (gain, arc index, 0): `scored`'s layout, reused.
+        scored.clear();
+        scored
+            .extend(arcs.iter().enumerate().map(|(k, a)| (analysis.spans[a.span_ix].gain, k, 0.0)));
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        covered.clear();
+        covered.resize(arcs.iter().map(|a| a.last).max().unwrap_or(0), false);
+        for &(gain, k, _) in scored.iter() {
+            let a = &arcs[k];
+            let span = &mut analysis.spans[a.span_ix];
+            if gain > 0.0 && !covered[a.first..a.last].contains(&true) {
+                covered[a.first..a.last].fill(true);
+                span.chosen = true;
+                span.confidence = logistic(slope * gain);
+            } else {
+                span.confidence = logistic(slope * gain.min(0.0));
             }
         }
     }
@@ -1228,5 +1275,49 @@ mod tests {
         assert!((mix(Some((&c, false)), 8, lp) - rest).abs() < 1e-6);
         assert!((mix(Some((&c, true)), 7, lp) - rest).abs() < 1e-6);
         assert_eq!(mix(None, 7, lp), lp);
+    }
+
+    #[test]
+    fn local_choice_takes_positive_gains_and_the_larger_of_overlaps() {
+        let d = decoder(Params::detect());
+        let span = |first: usize, last: usize, gain: f32| Span {
+            start: first,
+            end: last,
+            first_token: first,
+            last_token: last,
+            words: last - first,
+            original: String::new(),
+            sources: Sources::MOBY,
+            weight: 0.1,
+            gain,
+            chosen: false,
+            confidence: 0.0,
+        };
+        // Units 0..2 and 1..2 overlap; 3..4 reads worse than the original
+        // would; 4..5 is apart.
+        let mut analysis = Analysis {
+            spans: vec![span(0, 2, 1.5), span(1, 2, 2.0), span(3, 4, -0.5), span(4, 5, 0.3)],
+            ..Default::default()
+        };
+        let arcs: Vec<Arc> = analysis
+            .spans
+            .iter()
+            .enumerate()
+            .map(|(k, s)| Arc {
+                first: s.first_token,
+                last: s.last_token,
+                span_ix: k,
+                cands: vec![],
+            })
+            .collect();
+        d.choose_locally(&arcs, &mut Scratch::default(), &mut analysis);
+        let chosen: Vec<bool> = analysis.spans.iter().map(|s| s.chosen).collect();
+        assert_eq!(chosen, [false, true, false, true]);
+        let conf: Vec<f32> = analysis.spans.iter().map(|s| s.confidence).collect();
+        let slope = d.params().confidence_slope;
+        assert_eq!(
+            conf,
+            [0.5, logistic(slope * 2.0), logistic(slope * -0.5), logistic(slope * 0.3)]
+        );
     }
 }

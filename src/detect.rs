@@ -101,9 +101,9 @@ impl Default for Calibration {
     /// of clean documents.
     fn default() -> Calibration {
         Calibration {
-            rate_slope: 1.1516,
-            rate_intercept: -0.0526,
-            threshold: 0.0537,
+            rate_slope: 1.1267,
+            rate_intercept: -0.0524,
+            threshold: 0.0535,
             short_doc_margin: 0.1,
             score_slope: 300.0,
             heavy_rate: 0.2,

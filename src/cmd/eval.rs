@@ -69,6 +69,10 @@ pub struct EvalArgs {
     /// Decoder: pre-check margin (log10).
     #[arg(long)]
     pub precheck_margin: Option<f32>,
+    /// Decoder: decide a sentence's spans together by Viterbi (true) or
+    /// each on its own evidence (false).
+    #[arg(long)]
+    pub joint: Option<bool>,
     /// Restorer: weight of the document cache model (0: off).
     #[arg(long)]
     pub cache_weight: Option<f32>,
@@ -146,6 +150,9 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(x) = args.window_candidates {
             params.window_candidates = x;
+        }
+        if let Some(x) = args.joint {
+            params.joint = x;
         }
     };
     let mut params = Params::restore();

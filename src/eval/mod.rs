@@ -458,7 +458,7 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         ));
     }
     out.push_str(&format!(
-        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{}, adaptive prior {:?}, document cache {}, weak links ×{}. Detector: prior rate {}, change cost {}, candidates {}/{}/{}, adaptive prior {:?}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
+        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{}, adaptive prior {:?}, document cache {}, weak links ×{}. Detector: prior rate {}, change cost {}, candidates {}/{}, {}, adaptive prior {:?}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
         params.prior_rate,
         params.channel_scale,
         params.change_cost,
@@ -473,7 +473,7 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         detect.change_cost,
         detect.precheck_candidates,
         detect.window_candidates,
-        detect.lattice_candidates,
+        if detect.joint { "spans decided jointly" } else { "spans decided each on its own" },
         detect.adaptive_rate,
         cal.rate_slope,
         cal.rate_intercept,
