@@ -443,58 +443,48 @@ impl Decoder {
             merged.get(i).is_some_and(|r| r.start < t.end)
         };
 
-        // Which tokens may be changed: not names (capitalized mid-sentence),
-        // not acronyms, not excluded.
+        // One pass over the tokens: which may be changed (not names,
+        // capitalized mid-sentence; not acronyms; not excluded), where
+        // sentences start and end, and how many words count.
         let mut protected = vec![false; tokens.len()];
+        let mut bounds: Vec<Range<usize>> = Vec::new();
+        let mut words = 0;
+        // Sentences (runs of non-punctuation tokens split at sentence ends,
+        // line breaks and excluded ranges) start at `start`.
+        let mut start = 0;
         let mut sentence_start = true;
         for (i, t) in tokens.iter().enumerate() {
-            if i > 0 && text[tokens[i - 1].end..t.start].contains('\n') {
+            let line_break = i > 0 && text[tokens[i - 1].end..t.start].contains('\n');
+            let ends = t.ends_sentence(text);
+            let is_excluded = excluded(t);
+            if ends || is_excluded || line_break {
+                if start < i {
+                    bounds.push(start..i);
+                }
+                start = if ends || is_excluded { i + 1 } else { i };
+            }
+            if line_break {
                 sentence_start = true;
             }
             match t.kind {
                 TokenKind::Punct => {
-                    if t.ends_sentence(text) || text[t.start..t.end].contains(':') {
+                    if ends || text[t.start..t.end].contains(':') {
                         sentence_start = true;
                     }
                 }
                 _ => {
-                    let s = t.text(text);
-                    let upper_first = s.chars().next().is_some_and(char::is_uppercase);
-                    let all_caps = s.chars().filter(|c| c.is_alphabetic()).count() >= 2
-                        && !s.chars().any(char::is_lowercase);
-                    protected[i] = excluded(t) || (upper_first && !sentence_start) || all_caps;
+                    protected[i] = is_excluded
+                        || (!sentence_start && upper_first(t.text(text)))
+                        || all_caps(t.text(text));
                     sentence_start = false;
+                    if t.kind == TokenKind::Word && !is_excluded {
+                        words += 1;
+                    }
                 }
             }
         }
-
-        let mut words = 0;
-        // Sentences: runs of non-punctuation tokens split at sentence ends,
-        // line breaks and excluded ranges.
-        let mut bounds: Vec<Range<usize>> = Vec::new();
-        let mut start = 0;
-        for i in 0..=tokens.len() {
-            let split = i == tokens.len()
-                || tokens[i].ends_sentence(text)
-                || excluded(&tokens[i])
-                || (i > 0 && text[tokens[i - 1].end..tokens[i].start].matches('\n').count() >= 1);
-            if split {
-                if start < i {
-                    bounds.push(start..i);
-                }
-                start = if i < tokens.len()
-                    && (tokens[i].ends_sentence(text) || excluded(&tokens[i]))
-                {
-                    i + 1
-                } else {
-                    i
-                };
-            }
-        }
-        for t in &tokens {
-            if t.kind == TokenKind::Word && !excluded(t) {
-                words += 1;
-            }
+        if start < tokens.len() {
+            bounds.push(start..tokens.len());
         }
 
         // The matches by first token: `order[start[t]..start[t + 1]]`.
@@ -1197,6 +1187,25 @@ fn mix(cache: Cache<'_>, w: WordId, log10: f32) -> f32 {
         return log10 + c.log_rest;
     }
     ((1.0 - c.lambda) * 10f32.powf(log10) + c.lambda * n as f32 / c.total).log10()
+}
+
+/// Whether a word starts with a capital letter.
+fn upper_first(s: &str) -> bool {
+    match s.as_bytes().first() {
+        Some(b) if b.is_ascii() => b.is_ascii_uppercase(),
+        _ => s.chars().next().is_some_and(char::is_uppercase),
+    }
+}
+
+/// Whether a word is written in capitals: at least two letters, none of
+/// them lower case ("NATO", "U.S.", "3DS").
+fn all_caps(s: &str) -> bool {
+    if s.is_ascii() {
+        let b = s.as_bytes();
+        return !b.iter().any(u8::is_ascii_lowercase)
+            && b.iter().filter(|c| c.is_ascii_alphabetic()).nth(1).is_some();
+    }
+    s.chars().filter(|c| c.is_alphabetic()).nth(1).is_some() && !s.chars().any(char::is_lowercase)
 }
 
 fn ctx2(before: &[WordId], bos: WordId) -> (WordId, WordId) {
