@@ -200,13 +200,77 @@ pub struct LanguageModel {
     name: String,
     data: Data,
     header: Header,
+    /// The format's word → id map. Checked when the model is opened;
+    /// lookups go through `index` instead, which tests check against it.
+    #[cfg_attr(not(test), allow(dead_code))]
     vocab: fst::Map<Slice>,
+    /// A hash index over the vocabulary, built on first use: a word's id
+    /// in a few dozen instructions, where the FST walk costs about 2,000
+    /// (a bulk run looks up every distinct word of its input, and every
+    /// candidate original, once per thread).
+    index: OnceLock<VocabIndex>,
     bigrams: TableInfo,
     trigrams: TableInfo,
     unigrams: Vec<Unigram>,
     bigram_probs: Vec<f32>,
     bigram_backoffs: Vec<f32>,
     trigram_probs: Vec<f32>,
+}
+
+/// Open addressing over the vocabulary: slot → id + 1 (0: empty), at
+/// least twice as many slots as words, probed linearly from the word's
+/// hash. Keys are not stored: a slot's word is read from the model's word
+/// strings to confirm a hit.
+struct VocabIndex {
+    slots: Vec<u32>,
+    /// 64 − log2 of the number of slots.
+    shift: u32,
+}
+
+impl VocabIndex {
+    fn new(lm: &LanguageModel) -> VocabIndex {
+        let n = lm.header.n_words as usize;
+        let bits = (2 * n.max(1)).next_power_of_two().trailing_zeros().max(4);
+        let mut index = VocabIndex { slots: vec![0; 1 << bits], shift: 64 - bits };
+        let mask = index.slots.len() - 1;
+        for id in 0..n as u32 {
+            let mut at = index.home(lm.word_bytes(id));
+            while index.slots[at] != 0 {
+                at = (at + 1) & mask;
+            }
+            index.slots[at] = id + 1;
+        }
+        index
+    }
+
+    /// The slot where a probe for `word` starts: the high bits of a
+    /// multiplicative hash over 8-byte chunks.
+    fn home(&self, word: &[u8]) -> usize {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut h = word.len() as u64;
+        let mut chunks = word.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            h = (h.rotate_left(5) ^ v).wrapping_mul(K);
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+        ((h ^ (h >> 29)).wrapping_mul(K) >> self.shift) as usize
+    }
+
+    /// The id of the (folded) `word`, if the vocabulary has it.
+    fn get(&self, lm: &LanguageModel, word: &str) -> Option<WordId> {
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(word.as_bytes());
+        loop {
+            match self.slots[at] {
+                0 => return None,
+                s if lm.word_bytes(s - 1) == word.as_bytes() => return Some(s - 1),
+                _ => at = (at + 1) & mask,
+            }
+        }
+    }
 }
 
 impl fmt::Debug for LanguageModel {
@@ -341,6 +405,7 @@ impl LanguageModel {
             trigrams,
             unigrams,
             vocab,
+            index: OnceLock::new(),
             header,
             data,
         })
@@ -357,13 +422,22 @@ impl LanguageModel {
     ///
     /// [`ids`]: LanguageModel::ids
     pub fn id(&self, word: &str) -> WordId {
-        let hit = |w: &str| self.vocab.get(w).filter(|&id| id < self.header.n_words as u64);
+        let index = self.index.get_or_init(|| VocabIndex::new(self));
+        let hit = |w: &str| index.get(self, w);
         let found = if word.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
             hit(word)
         } else {
             hit(&words::fold(word))
         };
-        found.map_or(self.unk(), |id| id as WordId)
+        found.unwrap_or(self.unk())
+    }
+
+    /// Like [`id`](LanguageModel::id) for a word already folded, through
+    /// the vocabulary FST (the index's reference, for tests).
+    #[cfg(test)]
+    fn id_by_fst(&self, folded: &str) -> WordId {
+        let id = self.vocab.get(folded).filter(|&id| id < self.header.n_words as u64);
+        id.map_or(self.unk(), |id| id as WordId)
     }
 
     /// The ids that stand for `word`, appended to `out`: one id for a known
@@ -406,6 +480,12 @@ impl LanguageModel {
         if !self.is_known(id) {
             return "<unk>";
         }
+        // Checked to be UTF-8 on char boundaries when the model was opened.
+        std::str::from_utf8(self.word_bytes(id)).unwrap_or("<?>")
+    }
+
+    /// The bytes of word `id`, which must be known.
+    fn word_bytes(&self, id: WordId) -> &[u8] {
         let bytes = self.data.bytes();
         let offsets = &bytes[self.header.sections[Section::Offsets as usize].clone()];
         let at = |i: usize| {
@@ -413,8 +493,7 @@ impl LanguageModel {
             u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize
         };
         let blob = &bytes[self.header.sections[Section::Words as usize].clone()];
-        // Checked to be UTF-8 on char boundaries when the model was opened.
-        std::str::from_utf8(&blob[at(id as usize)..at(id as usize + 1)]).unwrap_or("<?>")
+        &blob[at(id as usize)..at(id as usize + 1)]
     }
 
     /// The id of the sentence start `<s>`.
@@ -819,6 +898,19 @@ mod tests {
             b.min_count(min_count).add_text(text);
             let lm = LanguageModel::from_bytes("cats", b.build("test").unwrap()).unwrap();
             assert!(lm.header.contexts_are_bigrams, "min count {min_count}");
+        }
+    }
+
+    #[test]
+    fn vocabulary_index_agrees_with_the_fst() {
+        let lm = LanguageModel::embedded();
+        for id in 0..lm.vocab_len() as WordId {
+            let w = lm.word(id);
+            assert_eq!(lm.id_by_fst(w), id, "{w}");
+            assert_eq!(lm.id(w), id, "{w}");
+        }
+        for w in ["", "zzqx", "the ", "thee", "th", "<unk>x", "qu'est-ce", "a.b.c.d.e.f.g.h.i"] {
+            assert_eq!(lm.id(w), lm.id_by_fst(&words::fold(w)), "{w:?}");
         }
     }
 }
