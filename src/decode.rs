@@ -1109,7 +1109,7 @@ struct WordIdCache {
     /// The model the entries belong to (held, so its address is not reused).
     model: Option<Model>,
     /// Word → range in `ids`.
-    map: std::collections::HashMap<Box<str>, (u32, u32), crate::lexicon::Fnv>,
+    map: rustc_hash::FxHashMap<Box<str>, (u32, u32)>,
     ids: Vec<WordId>,
 }
 
@@ -1149,7 +1149,7 @@ impl WordIdCache {
 /// ([`Params::cache_weight`]).
 #[derive(Debug)]
 struct DocCache {
-    counts: std::collections::HashMap<WordId, u32, crate::lexicon::Fnv>,
+    counts: rustc_hash::FxHashMap<WordId, u32>,
     total: f32,
     lambda: f32,
     /// log10(1 − λ): the mix for a word the cache has not seen.
@@ -1158,7 +1158,7 @@ struct DocCache {
 
 impl DocCache {
     fn count(sentences: &[&Sentence], lambda: f32) -> DocCache {
-        let mut counts = std::collections::HashMap::with_hasher(crate::lexicon::Fnv);
+        let mut counts = rustc_hash::FxHashMap::default();
         let mut total = 0u32;
         for s in sentences {
             for &w in &s.ids {

@@ -23,7 +23,6 @@ use sha2::{Digest, Sha256};
 use format::{Bytes, LexiconFile};
 pub use format::{Entry, LexiconBuilder, Meta, MAX_CANDIDATES};
 
-pub(crate) use scan::Fnv;
 pub use scan::{Match, ScanMode, Scanner};
 
 use crate::error::{Error, Result};
