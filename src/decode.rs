@@ -806,10 +806,24 @@ impl Decoder {
                 p.window_candidates
             };
             scored.truncate(windows);
-            for (score, ci, first) in scored.iter_mut() {
-                let c = &cands[*ci];
-                *score = self.window_rest(*first, w1, self.cand_ids(c), after, cand_cache)
+            // Stage 2 in stage-1 order. Until some candidate's window comes
+            // close enough, the next one's stage-1 score bounds every
+            // window still to come: once that falls short, the span is out
+            // whatever the rest would score (exact, like the check above).
+            let mut close = false;
+            for k in 0..scored.len() {
+                let (bound, ci, first) = scored[k];
+                if !close && bound - kept < -room {
+                    break;
+                }
+                let c = &cands[ci];
+                let score = self.window_rest(first, w1, self.cand_ids(c), after, cand_cache)
                     + self.channel_with(channel_base, c);
+                scored[k].0 = score;
+                close |= score - kept >= -room;
+            }
+            if !close {
+                continue;
             }
             scored.sort_by(|a, b| b.0.total_cmp(&a.0));
             let Some(&(best_score, best_ix, _)) = scored.first() else { continue };
