@@ -21,7 +21,7 @@
 
 use std::ops::Range;
 
-use crate::lexicon::{Candidate, Lexicon, ScanMode, Scanner, Sources};
+use crate::lexicon::{Lexicon, RawCandidate, ScanMode, Scanner, Sources};
 use crate::lm::{LanguageModel, WordId};
 use crate::tokenize::{tokenize, Token, TokenKind};
 
@@ -598,17 +598,17 @@ impl Decoder {
         self.lm.score_in(&self.context(w2, w1), w)
     }
 
-    fn cand_ids(&self, c: &Candidate<'_>) -> &[WordId] {
+    fn cand_ids(&self, c: &RawCandidate) -> &[WordId] {
         self.ids[c.origin.0 as usize][c.origin.1 as usize].get_or_init(|| {
             let mut buf = Vec::new();
-            for w in c.original.split_whitespace() {
+            for w in self.lexicon.original(c.origin).split_whitespace() {
                 self.lm.ids(w, &mut buf);
             }
             buf.into_boxed_slice()
         })
     }
 
-    fn channel(&self, c: &Candidate<'_>) -> f32 {
+    fn channel(&self, c: &RawCandidate) -> f32 {
         self.channel_with(self.channel_base(), c)
     }
 
@@ -618,7 +618,7 @@ impl Decoder {
         p.prior_rate.log10() - (1.0 - p.prior_rate).log10()
     }
 
-    fn channel_with(&self, base: f32, c: &Candidate<'_>) -> f32 {
+    fn channel_with(&self, base: f32, c: &RawCandidate) -> f32 {
         let p = &self.params;
         let direct =
             Sources::MOBY.union(Sources::WORDNET).union(Sources::HAND).union(Sources::USER);
@@ -712,6 +712,7 @@ impl Decoder {
         let bos = self.lm.bos();
         let mut out = Vec::new();
         let mut cands = Vec::new();
+        let mut merged = Vec::new();
         // Starts loading the n-grams the fast accept of arc `k` reads, one
         // arc ahead, so that its cache misses overlap the work on this one.
         let warm = |k: usize| {
@@ -764,7 +765,7 @@ impl Decoder {
                 self.window(w2, w1, observed, after, cache.map(|c| (c, true)))
             };
             let cand_cache = cache.map(|c| (c, false));
-            self.lexicon.candidates_limited_into(m, p.precheck_candidates, &mut cands);
+            self.lexicon.raw_candidates_into(m, p.precheck_candidates, &mut merged, &mut cands);
 
             // Candidates come ranked (P(spun | original) · P(original) for
             // the shipped lexicon): score the first few in context.
@@ -841,7 +842,7 @@ impl Decoder {
                 first_token: m.first,
                 last_token: m.last,
                 words: (m.first..m.last).filter(|&t| tokens[t].kind == TokenKind::Word).count(),
-                original: best.original.to_string(),
+                original: self.lexicon.original(best.origin).to_string(),
                 sources: best.sources,
                 weight: best.weight,
                 gain,
@@ -854,7 +855,7 @@ impl Decoder {
                 .map(|&(_, ci, _)| {
                     let c = &cands[ci];
                     Prepared {
-                        original: c.original,
+                        original: self.lexicon.original(c.origin),
                         sources: c.sources,
                         weight: c.weight,
                         ids: self.cand_ids(c),
@@ -1264,8 +1265,8 @@ mod tests {
             .with_params(params)
     }
 
-    fn cand(sources: Sources) -> Candidate<'static> {
-        Candidate { original: "x", weight: 0.01, log10_weight: -2.0, sources, origin: (0, 0) }
+    fn cand(sources: Sources) -> RawCandidate {
+        RawCandidate { weight: 0.01, log10_weight: -2.0, sources, origin: (0, 0) }
     }
 
     #[test]

@@ -136,6 +136,29 @@ pub struct Candidate<'a> {
     pub origin: (u16, u32),
 }
 
+/// A candidate without its spelling, for the decoder's hot path: most
+/// candidates are scored by their language-model ids alone (cached by
+/// `origin`), and only the few that win need their text
+/// ([`Lexicon::original`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct RawCandidate {
+    pub(crate) weight: f32,
+    pub(crate) log10_weight: f32,
+    pub(crate) sources: Sources,
+    pub(crate) origin: (u16, u32),
+}
+
+impl From<Candidate<'_>> for RawCandidate {
+    fn from(c: Candidate<'_>) -> RawCandidate {
+        RawCandidate {
+            weight: c.weight,
+            log10_weight: c.log10_weight,
+            sources: c.sources,
+            origin: c.origin,
+        }
+    }
+}
+
 /// Statistics of one lexicon layer.
 #[derive(Clone, Debug)]
 pub struct LayerStats {
@@ -262,6 +285,36 @@ impl Lexicon {
             self.merge(layer, value, k > 0, out);
         }
         out.truncate(limit);
+    }
+
+    /// Like [`candidates_limited_into`](Lexicon::candidates_limited_into)
+    /// without reading the originals' strings (except to merge several
+    /// layers): `merged` is a buffer for that case.
+    pub(crate) fn raw_candidates_into<'a>(
+        &'a self,
+        m: &Match,
+        limit: usize,
+        merged: &mut Vec<Candidate<'a>>,
+        out: &mut Vec<RawCandidate>,
+    ) {
+        out.clear();
+        if let Some((layer_ix, value)) = m.single_hit() {
+            let layer = &self.layers[layer_ix as usize];
+            out.extend(layer.records(value).take(limit).map(|r| RawCandidate {
+                weight: r.weight,
+                log10_weight: r.log10_weight,
+                sources: r.sources,
+                origin: (layer_ix, r.original),
+            }));
+            return;
+        }
+        self.candidates_limited_into(m, limit, merged);
+        out.extend(merged.iter().map(|&c| RawCandidate::from(c)));
+    }
+
+    /// The spelling of the original a candidate's `origin` names.
+    pub(crate) fn original(&self, origin: (u16, u32)) -> &str {
+        self.layers[origin.0 as usize].string(origin.1)
     }
 
     fn merge<'a>(&'a self, layer_ix: u16, value: u64, dedup: bool, out: &mut Vec<Candidate<'a>>) {
