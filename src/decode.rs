@@ -812,16 +812,14 @@ impl Decoder {
             // window still to come: once that falls short, the span is out
             // whatever the rest would score (exact, like the check above).
             let mut close = false;
-            for k in 0..scored.len() {
-                let (bound, ci, first) = scored[k];
-                if !close && bound - kept < -room {
+            for (score, ci, first) in scored.iter_mut() {
+                if !close && *score - kept < -room {
                     break;
                 }
-                let c = &cands[ci];
-                let score = self.window_rest(first, w1, self.cand_ids(c), after, cand_cache)
+                let c = &cands[*ci];
+                *score = self.window_rest(*first, w1, self.cand_ids(c), after, cand_cache)
                     + self.channel_with(channel_base, c);
-                scored[k].0 = score;
-                close |= score - kept >= -room;
+                close |= *score - kept >= -room;
             }
             if !close {
                 continue;
