@@ -333,8 +333,13 @@ impl Inputs {
         match std::fs::metadata(&path) {
             Err(err) => Some(Document::failed(name, Error::io(&path, err).to_string())),
             Ok(meta) if meta.is_dir() => {
-                let entries =
-                    walkdir::WalkDir::new(&path).follow_links(true).sort_by_file_name().into_iter();
+                // Siblings share their parent's path, so comparing whole
+                // paths orders them by name, without parsing each path for
+                // its name at every comparison (`sort_by_file_name` does).
+                let entries = walkdir::WalkDir::new(&path)
+                    .follow_links(true)
+                    .sort_by(|a, b| a.path().as_os_str().cmp(b.path().as_os_str()))
+                    .into_iter();
                 self.walk = Some(DirWalk { root: path, entries, found: 0 });
                 None
             }
