@@ -35,21 +35,40 @@ pub(crate) fn looks_binary(bytes: &[u8]) -> bool {
     if prefix.is_empty() {
         return false;
     }
-    if prefix.contains(&0) {
-        return true;
+    // Every input goes through this, so it is one pass written for the
+    // compiler to vectorize: fixed-size blocks, branch-free tests, sums in
+    // a `u8` that a block is too short to overflow.
+    let (blocks, rest) = prefix.as_chunks::<64>();
+    let (mut control, mut nul) = (0, false);
+    for block in blocks {
+        let (block_control, block_nuls) = block.iter().fold((0u8, 0u8), |(control, nuls), &b| {
+            (control + u8::from(is_control(b)), nuls + u8::from(b == 0))
+        });
+        control += usize::from(block_control);
+        nul |= block_nuls > 0;
     }
-    let control = prefix
-        .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c) || b == 0x7f)
-        .count();
-    control as f64 / prefix.len() as f64 > MAX_CONTROL_SHARE
+    for &b in rest {
+        control += usize::from(is_control(b));
+        nul |= b == 0;
+    }
+    nul || control as f64 / prefix.len() as f64 > MAX_CONTROL_SHARE
+}
+
+/// Is `b` a control byte that text does not use?
+fn is_control(b: u8) -> bool {
+    ((b < 0x20) & !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c)) | (b == 0x7f)
 }
 
 /// Decodes `bytes` as text: a BOM selects UTF-8 or UTF-16 and is removed,
 /// otherwise UTF-8. Returns the text and a warning if any bytes had to be
 /// replaced.
-pub(crate) fn decode_text(bytes: &[u8]) -> (String, Option<String>) {
-    let (encoding, bom_len) = Encoding::for_bom(bytes).unwrap_or((encoding_rs::UTF_8, 0));
+pub(crate) fn decode_text(mut bytes: Vec<u8>) -> (String, Option<String>) {
+    let (encoding, bom_len) = Encoding::for_bom(&bytes).unwrap_or((encoding_rs::UTF_8, 0));
+    if encoding == encoding_rs::UTF_8 {
+        // Valid UTF-8 becomes the text without a copy.
+        bytes.drain(..bom_len);
+        return decode_utf8(bytes);
+    }
     decode_with(encoding, &bytes[bom_len..])
 }
 
@@ -58,17 +77,23 @@ pub(crate) fn decode_text(bytes: &[u8]) -> (String, Option<String>) {
 pub(crate) fn decode_with(encoding: &'static Encoding, bytes: &[u8]) -> (String, Option<String>) {
     if encoding == encoding_rs::UTF_8 {
         // Fast path: no copy through encoding_rs when the input is valid.
-        return match String::from_utf8(bytes.to_vec()) {
-            Ok(text) => (text, None),
-            Err(err) => (
-                String::from_utf8_lossy(err.as_bytes()).into_owned(),
-                Some("invalid UTF-8 decoded lossily".to_string()),
-            ),
-        };
+        return decode_utf8(bytes.to_vec());
     }
     let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
     let warning = had_errors.then(|| format!("invalid {} decoded lossily", encoding.name()));
     (text.into_owned(), warning)
+}
+
+/// Takes `bytes` as the text when they are valid UTF-8, else decodes them
+/// lossily with a warning.
+fn decode_utf8(bytes: Vec<u8>) -> (String, Option<String>) {
+    match String::from_utf8(bytes) {
+        Ok(text) => (text, None),
+        Err(err) => (
+            String::from_utf8_lossy(err.as_bytes()).into_owned(),
+            Some("invalid UTF-8 decoded lossily".to_string()),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -77,19 +102,19 @@ mod tests {
 
     #[test]
     fn utf8_bom_is_dropped() {
-        assert_eq!(decode_text(b"\xef\xbb\xbfhello"), ("hello".to_string(), None));
+        assert_eq!(decode_text(b"\xef\xbb\xbfhello".to_vec()), ("hello".to_string(), None));
     }
 
     #[test]
     fn utf16_bom_is_honoured() {
         let bytes = [0xff, 0xfe, b'h', 0, b'i', 0];
         assert!(!looks_binary(&bytes));
-        assert_eq!(decode_text(&bytes), ("hi".to_string(), None));
+        assert_eq!(decode_text(bytes.to_vec()), ("hi".to_string(), None));
     }
 
     #[test]
     fn invalid_utf8_is_lossy_with_warning() {
-        let (text, warning) = decode_text(b"caf\xe9 au lait");
+        let (text, warning) = decode_text(b"caf\xe9 au lait".to_vec());
         assert_eq!(text, "caf\u{fffd} au lait");
         assert_eq!(warning.as_deref(), Some("invalid UTF-8 decoded lossily"));
     }
@@ -101,5 +126,54 @@ mod tests {
         assert!(!looks_binary(b"plain text\r\nwith\ttabs\x0c"));
         assert!(!looks_binary(b""));
         assert!(!looks_binary("naïve café".as_bytes()));
+    }
+
+    /// The check as first written, with `contains` and `filter`.
+    fn previous_looks_binary(bytes: &[u8]) -> bool {
+        if let Some((enc, _)) = Encoding::for_bom(bytes) {
+            if enc != encoding_rs::UTF_8 {
+                return false;
+            }
+        }
+        let prefix = &bytes[..bytes.len().min(SNIFF_LEN)];
+        if prefix.is_empty() {
+            return false;
+        }
+        if prefix.contains(&0) {
+            return true;
+        }
+        let control = prefix
+            .iter()
+            .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c) || b == 0x7f)
+            .count();
+        control as f64 / prefix.len() as f64 > MAX_CONTROL_SHARE
+    }
+
+    /// Text with a varying share of control bytes (near the threshold
+    /// too), NULs in a few, and lengths across the blocks and the sniffed
+    /// prefix.
+    fn bytes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        (1..40u32, 0..2u32).prop_flat_map(|(controls, nuls)| {
+            let byte = prop_oneof![
+                80 => b'a'..=b'z',
+                controls => prop::sample::select(vec![
+                    b'\t', b'\n', b'\r', 0x0c, 0x0b, 0x01, 0x1b, 0x1f, 0x7f, 0x80, 0xff,
+                ]),
+                nuls => Just(0u8),
+            ];
+            prop::collection::vec(byte, 0..9000)
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
+
+        #[test]
+        fn decisions_match_the_previous_check(mut bytes in bytes(), bom in 0..4usize) {
+            let boms: [&[u8]; 4] = [b"", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"];
+            bytes.splice(0..0, boms[bom].iter().copied());
+            proptest::prop_assert_eq!(looks_binary(&bytes), previous_looks_binary(&bytes));
+        }
     }
 }

@@ -53,6 +53,7 @@ use encoding_rs::Encoding;
 
 use super::boilerplate::strip_boilerplate;
 use super::decode::decode_with;
+use super::lines::find_byte;
 use super::nesting;
 
 /// How far into a page to look for `<meta charset>`. The HTML standard says
@@ -89,23 +90,30 @@ pub(crate) fn looks_like_html(bytes: &[u8]) -> bool {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let head = &bytes[..bytes.len().min(SNIFF_LEN)];
     let start = head.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(head.len());
-    let head = head[start..].to_ascii_lowercase();
-    if head.starts_with(b"<!doctype html") || head.starts_with(b"<html") {
+    // Every input is sniffed, so the head is compared without case rather
+    // than copied in lower case.
+    let head = &head[start..];
+    if starts_with_ignore_case(head, b"<!doctype html") || starts_with_ignore_case(head, b"<html") {
         return true;
     }
-    if (head.starts_with(b"<?xml") || head.starts_with(b"<!--"))
-        && find(&head[..head.len().min(1024)], b"<html").is_some()
+    if (starts_with_ignore_case(head, b"<?xml") || head.starts_with(b"<!--"))
+        && head[..head.len().min(1024)].windows(5).any(|w| w.eq_ignore_ascii_case(b"<html"))
     {
         return true;
     }
-    let tags = count_known_tags(&head);
+    let tags = count_known_tags(head);
     // A fragment: starts with a tag and has several more, or is simply
     // dense with them (one per 150 bytes is far above any prose).
     (head.first() == Some(&b'<') && tags >= 3) || (tags >= 10 && tags * 150 >= head.len())
 }
 
-/// Counts opening or closing tags with a common HTML element name.
-fn count_known_tags(lower: &[u8]) -> usize {
+fn starts_with_ignore_case(bytes: &[u8], prefix: &[u8]) -> bool {
+    bytes.get(..prefix.len()).is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+}
+
+/// Counts opening or closing tags with a common HTML element name, in any
+/// case.
+fn count_known_tags(head: &[u8]) -> usize {
     const NAMES: &[&[u8]] = &[
         b"html", b"head", b"body", b"div", b"p", b"a", b"span", b"script", b"style", b"meta",
         b"link", b"title", b"br", b"ul", b"ol", b"li", b"table", b"tr", b"td", b"h1", b"h2", b"h3",
@@ -114,19 +122,18 @@ fn count_known_tags(lower: &[u8]) -> usize {
     ];
     let mut count = 0;
     let mut i = 0;
-    while let Some(off) = lower[i..].iter().position(|&b| b == b'<') {
+    // Plain text has few `<`, so the sniffer spends its time finding them.
+    while let Some(off) = find_byte(&head[i..], b'<') {
         let mut j = i + off + 1;
-        if lower.get(j) == Some(&b'/') {
+        if head.get(j) == Some(&b'/') {
             j += 1;
         }
-        let name_end = lower[j..]
-            .iter()
-            .position(|b| !b.is_ascii_alphanumeric())
-            .map_or(lower.len(), |n| j + n);
-        let name = &lower[j..name_end];
+        let name_end =
+            head[j..].iter().position(|b| !b.is_ascii_alphanumeric()).map_or(head.len(), |n| j + n);
+        let name = &head[j..name_end];
         let terminated =
-            matches!(lower.get(name_end), Some(b'>' | b' ' | b'/' | b'\n' | b'\t' | b'\r'));
-        if terminated && NAMES.contains(&name) {
+            matches!(head.get(name_end), Some(b'>' | b' ' | b'/' | b'\n' | b'\t' | b'\r'));
+        if terminated && NAMES.iter().any(|known| known.eq_ignore_ascii_case(name)) {
             count += 1;
         }
         i = name_end.max(i + off + 1);
@@ -400,5 +407,73 @@ mod tests {
     #[test]
     fn tidy_collapses_blank_lines() {
         assert_eq!(tidy_text("  A  \n\n\n\n B\nC \n\n"), "A\n\nB\nC");
+    }
+
+    /// The sniffer as first written, on a lower-case copy of the head.
+    fn previous_looks_like_html(bytes: &[u8]) -> bool {
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        let head = &bytes[..bytes.len().min(SNIFF_LEN)];
+        let start = head.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(head.len());
+        let head = head[start..].to_ascii_lowercase();
+        if head.starts_with(b"<!doctype html") || head.starts_with(b"<html") {
+            return true;
+        }
+        if (head.starts_with(b"<?xml") || head.starts_with(b"<!--"))
+            && find(&head[..head.len().min(1024)], b"<html").is_some()
+        {
+            return true;
+        }
+        let tags = count_known_tags(&head);
+        (head.first() == Some(&b'<') && tags >= 3) || (tags >= 10 && tags * 150 >= head.len())
+    }
+
+    /// Prose, markup in any case (known and unknown names, closed and
+    /// unterminated), openings the sniffer looks for, and lengths across
+    /// the sniffed prefix.
+    fn page() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        // More or less prose between the tags, so that both answers come up.
+        let piece = |prose| {
+            prop_oneof![
+                6 => prop::sample::select(vec![
+                    "word ", "Prose, ", "a < b ", "x<y ", "<3 ", "\n", "\t", "  ", "caf\u{e9} ",
+                    "\u{feff}", "<", "</", ">", "/>",
+                ])
+                .prop_map(str::to_string),
+                4 => (
+                    prop::sample::select(vec![
+                        "p", "div", "a", "b", "i", "br", "html", "head", "body", "table", "td",
+                        "h1", "h4", "h5", "article", "nav", "strong", "x", "pre", "img", "span1",
+                    ]),
+                    prop::sample::select(vec!["<", "</"]),
+                    prop::sample::select(vec![">", " ", "/", "\n", "\t", "\r", "=", ""]),
+                    any::<bool>(),
+                )
+                    .prop_map(|(name, open, end, upper)| {
+                        let name = if upper { name.to_uppercase() } else { name.to_string() };
+                        format!("{open}{name}{end}")
+                    }),
+                1 => prop::sample::select(vec![
+                    "<!DOCTYPE html>", "<!doctype HTML>", "<?xml version=1.0?>", "<?XML ?>", "<!-- c -->",
+                    "<HTML>", "<Html lang=en>",
+                ])
+                .prop_map(str::to_string),
+                prose => "[a-z ]{100,400}",
+            ]
+        };
+        (
+            prop::sample::select(vec!["", "\u{feff}", "  \n", "\u{feff} \t"]),
+            (1..30u32).prop_flat_map(move |prose| prop::collection::vec(piece(prose), 0..400)),
+        )
+            .prop_map(|(lead, pieces)| format!("{lead}{}", pieces.concat()).into_bytes())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn sniffing_matches_the_previous_sniffer(page in page()) {
+            proptest::prop_assert_eq!(looks_like_html(&page), previous_looks_like_html(&page));
+        }
     }
 }
