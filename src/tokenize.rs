@@ -368,6 +368,14 @@ pub fn normalize_into(text: &str, out: &mut String) {
         out.push_str(text);
         return;
     }
+    // A capitalized ASCII word: copied and lower-cased in place, the same
+    // bytes the per-character path below gives at a fraction of its cost.
+    if text.is_ascii() {
+        let start = out.len();
+        out.push_str(text);
+        out[start..].make_ascii_lowercase();
+        return;
+    }
     for c in text.chars() {
         match c {
             '\u{2018}' | '\u{2019}' | '\u{02bc}' | '\u{2032}' => out.push('\''),
@@ -623,6 +631,15 @@ mod tests {
     fn unicode_words() {
         assert_eq!(texts("Café Zürich naïve ÉCOLE"), ["Café", "Zürich", "naïve", "ÉCOLE"]);
         assert_eq!(normalize("ÉCOLE"), "école");
+    }
+
+    #[test]
+    fn ascii_lowercases_like_the_general_path() {
+        let ascii: String = (0u8..128).map(char::from).collect();
+        // With a non-ASCII letter appended, the same bytes take the
+        // per-character path.
+        assert_eq!(normalize(&ascii) + "é", normalize(&(ascii.clone() + "É")));
+        assert_eq!(normalize("Knowledge AUTHORITIES"), "knowledge authorities");
     }
 
     #[test]

@@ -69,29 +69,48 @@ pub struct Scanner {
     bounds: Vec<(u32, u32)>,
     /// Per token of the last scan: its number in `words` (words only).
     word_ids: Vec<u32>,
-    /// Normalized token → a small number, so per-word results sit in vectors.
-    words: std::collections::HashMap<Box<str>, u32, Fnv>,
+    /// Normalized word → a small number, so per-word results sit in vectors.
+    words: WordTable,
     /// The lexicon the caches belong to (held, so its address is not reused).
     memo_for: Option<Lexicon>,
-    /// Per layer, per word number: where the walk from the root through the
-    /// word ends (`None` until first walked). Every phrase starts this way,
-    /// so a frequent word is walked through the FST once, not at every
+    /// Per layer, per word number: the walk from the root through the word
+    /// (`None` until first walked). Every phrase starts this way, so a
+    /// frequent word is walked through the FST once, not at every
     /// occurrence.
-    first: Vec<Vec<Option<Option<Step>>>>,
-    /// Per layer: the FST transitions taken recently. A phrase's later words
-    /// are walked byte by byte through this cache. Memoizing them per (word,
-    /// node) paid little: over the BBC corpus half of those lookups missed,
-    /// and each miss walked the FST; the transitions the walks take repeat
-    /// far more often.
+    first: Vec<Vec<Option<Step>>>,
+    /// Per layer: the walks through a phrase's later words, per (node, word
+    /// number). Over the BBC corpus about half of its lookups hit; a miss
+    /// walks the word byte by byte through `trans`.
+    pairs: Vec<PairCache>,
+    /// Per layer: the FST transitions taken recently, so that a walk the
+    /// memos miss seldom reads the FST itself: the transitions walks take
+    /// repeat far more often than the (node, word) pairs.
     trans: Vec<TransCache>,
     /// log2 of the transition cache's slots; 0 for `TRANS_BITS` (tests
     /// shrink it to make every walk collide).
     trans_bits: u32,
+    /// log2 of the pair cache's slots; 0 for `PAIR_BITS` (as `trans_bits`).
+    pair_bits: u32,
 }
 
-/// Where a walk through one token's bytes ends: the node's address, the
-/// output so far, and the final output when the node ends a key.
-type Step = (usize, u64, Option<u64>);
+/// Where a walk through one token leads, from some node, with outputs
+/// counted from that node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Step {
+    /// When the node after the token ends a key: the output through the
+    /// token plus the node's final output.
+    fin: Option<u64>,
+    /// The node after the token and one space (where the next token of a
+    /// phrase is walked from), or `NO_TRANSITION` when no key goes on.
+    next: usize,
+    /// The output through the token and the space.
+    out: u64,
+}
+
+impl Step {
+    /// A walk that left the FST: no key has this prefix.
+    const DEAD: Step = Step { fin: None, next: NO_TRANSITION, out: 0 };
+}
 
 /// Words kept before the word numbers (and the walks from the root that go
 /// with them) start over: enough for a large corpus's common words, small
@@ -103,8 +122,175 @@ const MEMO_CAPACITY: usize = 1 << 16;
 /// of each would fill the word table.
 const MEMO_WORD_BYTES: usize = 64;
 
-/// The number of a token that has none: a long word, or not a word.
+/// The number of a token that has none: a long word, not a word, or a word
+/// met after the table filled up.
 const NOT_MEMOIZED: u32 = u32::MAX;
+
+/// Normalized words → numbers: open addressing over a fixed array. A word
+/// up to 16 bytes long is compared as two integers, so the table neither
+/// hashes it byte by byte nor calls `memcmp` (a `HashMap<Box<str>, u32>`
+/// cost about as much as the walks it saved).
+#[derive(Debug, Default)]
+struct WordTable {
+    /// Per slot: a word's number + 1, or 0 when free. 2^`WORD_SLOT_BITS`
+    /// slots, so probes stay short; empty until the first scan.
+    slots: Box<[u32]>,
+    /// Per number: the word's [`WordKey`], and where the bytes after its
+    /// first 16 start in `tails`.
+    entries: Vec<(WordKey, u32)>,
+    /// The bytes after the first 16 of the numbered words, one after
+    /// another.
+    tails: Vec<u8>,
+}
+
+/// log2 of the word table's slots: twice `MEMO_CAPACITY`.
+const WORD_SLOT_BITS: u32 = MEMO_CAPACITY.trailing_zeros() + 1;
+
+/// A word's length and its bytes packed into two integers: all of them for
+/// a word up to 16 bytes long, the first 16 of a longer one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct WordKey {
+    len: u32,
+    head: [u64; 2],
+}
+
+impl WordKey {
+    fn new(word: &[u8]) -> WordKey {
+        let n = word.len();
+        let u64_at = |i: usize| u64::from_le_bytes(word[i..i + 8].try_into().expect("8 bytes"));
+        let u32_at = |i: usize| u32::from_le_bytes(word[i..i + 4].try_into().expect("4 bytes"));
+        // Shorter words are read as overlapping pieces: for a given length
+        // each byte lands somewhere, so two words of one length have the
+        // same key only when they are the same.
+        let head = match n {
+            16.. => [u64_at(0), u64_at(8)],
+            8..16 => [u64_at(0), u64_at(n - 8)],
+            4..8 => [u32_at(0) as u64 | (u32_at(n - 4) as u64) << 32, 0],
+            1..4 => [word[0] as u64 | (word[n / 2] as u64) << 8 | (word[n - 1] as u64) << 16, 0],
+            0 => [0, 0],
+        };
+        WordKey { len: n as u32, head }
+    }
+
+    /// FxHash's mixing over the key; its high bits mix best.
+    fn hash(&self) -> u64 {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+        mix(mix(mix(0, self.len as u64), self.head[0]), self.head[1])
+    }
+}
+
+impl WordTable {
+    /// Forgets every word.
+    fn clear(&mut self) {
+        if self.slots.is_empty() {
+            self.slots = vec![0; 1 << WORD_SLOT_BITS].into_boxed_slice();
+        } else {
+            self.slots.fill(0);
+        }
+        self.entries.clear();
+        self.tails.clear();
+    }
+
+    /// Whether no further word gets a number.
+    fn is_full(&self) -> bool {
+        self.entries.len() >= MEMO_CAPACITY
+    }
+
+    /// The number of `word`, given one if it has none and the table has
+    /// room; `NOT_MEMOIZED` when full.
+    fn number(&mut self, word: &[u8]) -> u32 {
+        let key = WordKey::new(word);
+        let mask = self.slots.len() - 1;
+        let mut ix = (key.hash() >> (64 - WORD_SLOT_BITS)) as usize;
+        loop {
+            let slot = self.slots[ix];
+            if slot == 0 {
+                break;
+            }
+            let (k, at) = self.entries[slot as usize - 1];
+            if k == key && (word.len() <= 16 || self.tails[at as usize..].starts_with(&word[16..]))
+            {
+                return slot - 1;
+            }
+            ix = (ix + 1) & mask;
+        }
+        if self.is_full() {
+            return NOT_MEMOIZED;
+        }
+        let id = self.entries.len() as u32;
+        self.entries.push((key, self.tails.len() as u32));
+        self.tails.extend_from_slice(word.get(16..).unwrap_or_default());
+        self.slots[ix] = id + 1;
+        id
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// A direct-mapped cache of walks through one token, `(node, word number)`
+/// → [`Step`]. Fixed size, like [`TransCache`]; a collision costs a walk
+/// through the transition cache.
+#[derive(Debug)]
+struct PairCache {
+    slots: Box<[Pair]>,
+    /// 64 − log2 of the number of slots.
+    shift: u32,
+}
+
+/// One cached walk, its `Step` spelled out so that the slot packs into 40
+/// bytes.
+#[derive(Clone, Copy, Debug)]
+struct Pair {
+    /// The node walked from.
+    node: usize,
+    /// The word walked through, or `NOT_MEMOIZED` for a free slot.
+    word: u32,
+    is_final: bool,
+    fin: u64,
+    next: usize,
+    out: u64,
+}
+
+/// log2 of the pair cache's slots per layer: 2^16 × 40 bytes, 2.6 MB per
+/// thread.
+const PAIR_BITS: u32 = 16;
+
+impl PairCache {
+    /// A cache of 2^`bits` slots (1 ≤ `bits` ≤ 32).
+    fn new(bits: u32) -> PairCache {
+        let empty = Pair { node: 0, word: NOT_MEMOIZED, is_final: false, fin: 0, next: 0, out: 0 };
+        PairCache { slots: vec![empty; 1 << bits].into_boxed_slice(), shift: 64 - bits }
+    }
+
+    /// Forgets every walk (word numbers are about to be reused).
+    fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|p| p.word = NOT_MEMOIZED);
+    }
+
+    /// The walk from the node at `node` through word number `word`, made
+    /// by `walk` when not cached.
+    #[inline]
+    fn get(&mut self, node: usize, word: u32, walk: impl FnOnce() -> Step) -> Step {
+        let key = (node as u64) ^ ((word as u64) << 40);
+        let ix = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
+        let slot = &mut self.slots[ix];
+        if slot.node != node || slot.word != word {
+            let s = walk();
+            *slot = Pair {
+                node,
+                word,
+                is_final: s.fin.is_some(),
+                fin: s.fin.unwrap_or(0),
+                next: s.next,
+                out: s.out,
+            };
+        }
+        Step { fin: slot.is_final.then_some(slot.fin), next: slot.next, out: slot.out }
+    }
+}
 
 /// A direct-mapped cache of FST transitions, `(node, byte)` → the next node.
 /// Fixed size, so memory is bounded whatever the input; a collision only
@@ -198,7 +384,7 @@ fn final_output<D: AsRef<[u8]>>(fst: &fst::raw::Fst<D>, addr: usize) -> Option<u
     node.is_final().then(|| node.final_output().value())
 }
 
-/// FNV-1a, for the word table's string keys.
+/// FNV-1a, for string-keyed tables elsewhere in the crate.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Fnv;
 impl std::hash::BuildHasher for Fnv {
@@ -253,10 +439,14 @@ impl Scanner {
             self.trans.clear();
             let bits = if self.trans_bits == 0 { TRANS_BITS } else { self.trans_bits };
             self.trans.resize_with(layers, || TransCache::new(bits));
+            self.pairs.clear();
+            let bits = if self.pair_bits == 0 { PAIR_BITS } else { self.pair_bits };
+            self.pairs.resize_with(layers, || PairCache::new(bits));
             self.memo_for = Some(lexicon.clone());
-        } else if self.words.len() > MEMO_CAPACITY {
+        } else if self.words.is_full() {
             self.words.clear();
             self.first.iter_mut().for_each(Vec::clear);
+            self.pairs.iter_mut().for_each(PairCache::clear);
         }
         self.norm.clear();
         self.bounds.clear();
@@ -265,59 +455,62 @@ impl Scanner {
             let a = self.norm.len();
             normalize_into(t.text(input), &mut self.norm);
             self.bounds.push((a as u32, self.norm.len() as u32));
-            let word = &self.norm[a..];
-            let next = self.words.len() as u32;
+            let word = &self.norm.as_bytes()[a..];
             // Only a word starts a phrase, so only words need a number.
-            let id = if t.kind != TokenKind::Word {
-                NOT_MEMOIZED
-            } else if word.len() > MEMO_WORD_BYTES {
-                // Long tokens are rare and would fill the table with copies
-                // of themselves: walked every time instead.
-                NOT_MEMOIZED
+            // Long tokens are rare and would fill the table with copies of
+            // themselves: walked every time instead.
+            let id = if t.kind == TokenKind::Word && word.len() <= MEMO_WORD_BYTES {
+                self.words.number(word)
             } else {
-                match self.words.get(word) {
-                    Some(&id) => id,
-                    None => {
-                        self.words.insert(word.into(), next);
-                        next
-                    }
-                }
+                NOT_MEMOIZED
             };
             self.word_ids.push(id);
         }
         for first in &mut self.first {
             first.resize(self.words.len(), None);
         }
-        // Decoding a node costs as much as a cached step: the roots once.
-        let roots: Vec<usize> =
-            lexicon.layers().iter().map(|l| l.map.as_fst().root().addr()).collect();
+        let text =
+            Normalized { tokens, norm: &self.norm, bounds: &self.bounds, ids: &self.word_ids };
+        // Layer by layer, so that each layer's FST and caches are looked up
+        // once per scan rather than at every token.
         let mut all: Vec<Match> = Vec::new();
-        let mut found: Vec<(usize, u64)> = Vec::with_capacity(MAX_PHRASE_TOKENS);
-        for i in 0..tokens.len() {
-            if tokens[i].kind != TokenKind::Word {
-                continue;
-            }
-            let first_new = all.len();
-            for (layer_ix, layer) in lexicon.layers().iter().enumerate() {
-                found.clear();
-                let root = roots[layer_ix];
-                self.walk(layer_ix, layer.map.as_fst(), root, tokens, i, &mut found);
-                for &(last, value) in &found {
-                    if let Some(m) = all[first_new..].iter_mut().find(|m| m.last == last) {
-                        m.more.push((layer_ix as u16, value));
-                    } else {
-                        all.push(Match {
-                            first: i,
-                            last,
-                            start: tokens[i].start,
-                            end: tokens[last - 1].end,
-                            hit: (layer_ix as u16, value),
-                            more: Vec::new(),
-                        });
-                    }
+        let mut more: Vec<Match> = Vec::new();
+        for (layer_ix, layer) in lexicon.layers().iter().enumerate() {
+            let fst = layer.map.as_fst();
+            let mut walker = Walker {
+                fst,
+                // Decoding a node costs as much as a cached step: the root
+                // once.
+                root: fst.root().addr(),
+                first: &mut self.first[layer_ix],
+                pairs: &mut self.pairs[layer_ix],
+                trans: &mut self.trans[layer_ix],
+            };
+            let out = if layer_ix == 0 { &mut all } else { &mut more };
+            out.clear();
+            for (i, t) in tokens.iter().enumerate() {
+                if t.kind != TokenKind::Word {
+                    continue;
+                }
+                let first_new = out.len();
+                walker.walk(&text, i, |last, value| {
+                    out.push(Match {
+                        first: i,
+                        last,
+                        start: t.start,
+                        end: tokens[last - 1].end,
+                        hit: (layer_ix as u16, value),
+                        more: Vec::new(),
+                    })
+                });
+                // Longest first: the walk finds the shortest first.
+                if out.len() - first_new > 1 {
+                    out[first_new..].reverse();
                 }
             }
-            all[first_new..].sort_by_key(|m| std::cmp::Reverse(m.last));
+            if layer_ix > 0 {
+                all = merge_layer(all, &mut more);
+            }
         }
         match mode {
             ScanMode::All => all,
@@ -336,80 +529,124 @@ impl Scanner {
             }
         }
     }
+}
 
-    /// Walks the FST from token `i`, pushing (end token, value) for every
-    /// complete key.
-    fn walk<D: AsRef<[u8]>>(
-        &mut self,
-        layer: usize,
-        fst: &fst::raw::Fst<D>,
-        root: usize,
-        tokens: &[Token],
-        i: usize,
-        found: &mut Vec<(usize, u64)>,
-    ) {
-        let trans = &mut self.trans[layer];
-        let mut addr = root;
+/// Merges a further layer's matches into the earlier layers', both ordered
+/// by first token, then longest first: a span both found gets the new hit
+/// in `more`.
+fn merge_layer(all: Vec<Match>, layer: &mut Vec<Match>) -> Vec<Match> {
+    let order = |m: &Match| (m.first, std::cmp::Reverse(m.last));
+    let mut merged = Vec::with_capacity(all.len() + layer.len());
+    let mut new = layer.drain(..).peekable();
+    for mut m in all {
+        while let Some(n) = new.next_if(|n| order(n) < order(&m)) {
+            merged.push(n);
+        }
+        if let Some(n) = new.next_if(|n| order(n) == order(&m)) {
+            m.more.push(n.hit);
+        }
+        merged.push(m);
+    }
+    merged.extend(new);
+    merged
+}
+
+/// The tokens of a scan with their normalized forms and word numbers.
+struct Normalized<'a> {
+    tokens: &'a [Token],
+    norm: &'a str,
+    bounds: &'a [(u32, u32)],
+    ids: &'a [u32],
+}
+
+impl Normalized<'_> {
+    fn bytes(&self, i: usize) -> &[u8] {
+        let (a, b) = self.bounds[i];
+        &self.norm.as_bytes()[a as usize..b as usize]
+    }
+}
+
+/// One layer's FST and caches, borrowed for a scan.
+struct Walker<'a, D> {
+    fst: &'a fst::raw::Fst<D>,
+    root: usize,
+    first: &'a mut [Option<Step>],
+    pairs: &'a mut PairCache,
+    trans: &'a mut TransCache,
+}
+
+impl<D: AsRef<[u8]>> Walker<'_, D> {
+    /// Walks the FST from token `i`, calling `found` with (end token, value)
+    /// for every complete key, shortest first.
+    #[inline]
+    fn walk(&mut self, text: &Normalized, i: usize, mut found: impl FnMut(usize, u64)) {
+        let (fst, trans) = (self.fst, &mut *self.trans);
+        let id = text.ids[i];
+        let mut step = if id != NOT_MEMOIZED {
+            let slot = &mut self.first[id as usize];
+            *slot.get_or_insert_with(|| walk_token(fst, trans, self.root, text.bytes(i)))
+        } else {
+            walk_token(fst, trans, self.root, text.bytes(i))
+        };
+        let end = text.tokens.len().min(i + MAX_PHRASE_TOKENS);
         let mut out = 0u64;
-        for (j, token) in tokens.iter().enumerate().take(i + MAX_PHRASE_TOKENS).skip(i) {
-            if token.kind == TokenKind::Punct {
+        let mut j = i;
+        loop {
+            if let Some(f) = step.fin {
+                found(j + 1, out + f);
+            }
+            j += 1;
+            if step.next == NO_TRANSITION || j == end || text.tokens[j].kind == TokenKind::Punct {
                 break;
             }
-            let (a, b) = self.bounds[j];
-            let tok = &self.norm.as_bytes()[a as usize..b as usize];
-            let id = self.word_ids[j];
-            let next = if j == i && id != NOT_MEMOIZED {
-                let slot = &mut self.first[layer][id as usize];
-                *slot.get_or_insert_with(|| walk_bytes(fst, trans, addr, false, tok))
+            out += step.out;
+            let (node, id) = (step.next, text.ids[j]);
+            step = if id != NOT_MEMOIZED {
+                self.pairs.get(node, id, || walk_token(fst, trans, node, text.bytes(j)))
             } else {
-                walk_bytes(fst, trans, addr, j > i, tok)
+                walk_token(fst, trans, node, text.bytes(j))
             };
-            let Some((n, o, fin)) = next else { break };
-            addr = n;
-            out += o;
-            if let Some(f) = fin {
-                found.push((j + 1, out + f));
-            }
         }
     }
 }
 
-/// Walks from the node at `addr` through " " (when `space`) and `bytes`.
-fn walk_bytes<D: AsRef<[u8]>>(
+/// Walks from the node at `addr` through `bytes`, then through a space.
+fn walk_token<D: AsRef<[u8]>>(
     fst: &fst::raw::Fst<D>,
     trans: &mut TransCache,
     addr: usize,
-    space: bool,
     bytes: &[u8],
-) -> Option<Step> {
-    let space = if space { &b" "[..] } else { &[] };
-    let Some((&last, path)) = bytes.split_last() else {
-        // Tokens are never empty, so a scan never gets here.
-        let (mut at, mut out) = (addr, 0);
-        for &b in space {
-            let t = trans.step(fst, at, b)?;
-            (at, out) = (t.next, t.out);
-        }
-        return Some((at, out, final_output(fst, at)));
-    };
+) -> Step {
     let (mut at, mut out) = (addr, 0u64);
-    for &b in space.iter().chain(path) {
-        let t = trans.step(fst, at, b)?;
-        at = t.next;
-        out += t.out;
-    }
-    let t = trans.step(fst, at, last)?;
-    if let Final::Unknown = t.fin {
-        t.fin = match final_output(fst, t.next) {
-            Some(f) => Final::Yes(f),
-            None => Final::No,
-        };
-    }
-    let fin = match t.fin {
-        Final::Yes(f) => Some(f),
-        _ => None,
+    let fin = match bytes.split_last() {
+        // Tokens are never empty, so a scan never gets here.
+        None => final_output(fst, at),
+        Some((&last, path)) => {
+            for &b in path {
+                let Some(t) = trans.step(fst, at, b) else { return Step::DEAD };
+                at = t.next;
+                out += t.out;
+            }
+            let Some(t) = trans.step(fst, at, last) else { return Step::DEAD };
+            if let Final::Unknown = t.fin {
+                t.fin = match final_output(fst, t.next) {
+                    Some(f) => Final::Yes(f),
+                    None => Final::No,
+                };
+            }
+            at = t.next;
+            out += t.out;
+            match t.fin {
+                Final::Yes(f) => Some(f),
+                _ => None,
+            }
+        }
     };
-    Some((t.next, out + t.out, fin))
+    let fin = fin.map(|f| out + f);
+    match trans.step(fst, at, b' ') {
+        Some(t) => Step { fin, next: t.next, out: out + t.out },
+        None => Step { fin, ..Step::DEAD },
+    }
 }
 
 #[cfg(test)]
@@ -453,8 +690,8 @@ mod tests {
     #[test]
     fn caches_change_no_result() {
         // A scanner that keeps its caches across texts and lexicons, and
-        // one whose transition cache has two slots (nearly every step
-        // evicts another), against a fresh scanner per scan.
+        // one whose transition and pair caches have two slots each (nearly
+        // every step evicts another), against a fresh scanner per scan.
         let small = lex(&[
             ("knowledge", "intelligence"),
             ("knowledge authorities", "intelligence officials"),
@@ -468,7 +705,7 @@ mod tests {
              of threats; a well-known charity's director thanked residents.",
         ];
         let mut warm = Scanner::new();
-        let mut tiny = Scanner { trans_bits: 1, ..Scanner::new() };
+        let mut tiny = Scanner { trans_bits: 1, pair_bits: 1, ..Scanner::new() };
         for round in 0..2 {
             for l in [&small, &Lexicon::embedded()] {
                 for input in texts {
@@ -480,6 +717,116 @@ mod tests {
                 }
             }
         }
+    }
+
+    proptest::proptest! {
+        // Failures are printed, not saved beside the source.
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Caches so small that nearly every lookup collides, kept across
+        /// texts, find what a fresh scanner finds.
+        #[test]
+        fn colliding_caches_agree_with_a_fresh_scanner(
+            words in proptest::collection::vec(proptest::sample::select(&[
+                "the", "Knowledge", "authorities", "said", "cessation", "of", "hostilities",
+                "discontinuance", "threats", "well-known", "couldn’t", "2005", ",", ".",
+                "barrier", "and", "Russian", "streams",
+            ][..]), 0..60)
+        ) {
+            thread_local! {
+                static TINY: std::cell::RefCell<Scanner> = std::cell::RefCell::new(
+                    Scanner { trans_bits: 2, pair_bits: 2, ..Scanner::new() },
+                );
+            }
+            let input = words.join(" ");
+            let toks = tokenize(&input);
+            let l = Lexicon::embedded();
+            let want = Scanner::new().scan(&l, &input, &toks, ScanMode::All);
+            let got = TINY.with(|s| s.borrow_mut().scan(&l, &input, &toks, ScanMode::All));
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn word_numbers_tell_every_word_apart() {
+        let mut t = WordTable::default();
+        t.clear();
+        // Every length the key packs differently, words that differ in one
+        // byte anywhere, and long words alike in their first 16 bytes.
+        let mut words: Vec<Vec<u8>> = Vec::new();
+        for len in 1..=40 {
+            let base: Vec<u8> = (0..len).map(|k| b'a' + (k % 26) as u8).collect();
+            words.push(base.clone());
+            for k in 0..len {
+                let mut w = base.clone();
+                w[k] = b'#';
+                words.push(w);
+            }
+        }
+        let ids: Vec<u32> = words.iter().map(|w| t.number(w)).collect();
+        let distinct: std::collections::HashSet<u32> = ids.iter().copied().collect();
+        assert_eq!(distinct.len(), words.len());
+        assert!(!distinct.contains(&NOT_MEMOIZED));
+        let again: Vec<u32> = words.iter().map(|w| t.number(w)).collect();
+        assert_eq!(again, ids);
+
+        // A full table numbers no new word but still knows its own.
+        for k in t.len()..MEMO_CAPACITY {
+            t.number(format!("w{k}").as_bytes());
+        }
+        assert!(t.is_full());
+        assert_eq!(t.number(b"never seen"), NOT_MEMOIZED);
+        assert_eq!(t.number(&words[7]), ids[7]);
+    }
+
+    #[test]
+    fn a_full_word_table_changes_no_result() {
+        let l = Lexicon::embedded();
+        let input = "The authorities said that the knowledge authorities couldn’t go.";
+        let toks = tokenize(input);
+        let want = Scanner::new().scan(&l, input, &toks, ScanMode::All);
+        let mut s = Scanner::new();
+        s.scan(&l, "", &[], ScanMode::All);
+        for k in s.words.len()..MEMO_CAPACITY - 3 {
+            s.words.number(format!("w{k}").as_bytes());
+        }
+        // Full during this scan (its later words get no number), and
+        // cleared at the next.
+        assert_eq!(s.scan(&l, input, &toks, ScanMode::All), want);
+        assert!(s.words.is_full());
+        let unnumbered = toks.iter().zip(&s.word_ids);
+        assert!(unnumbered.filter(|(t, &id)| t.is_word() && id == NOT_MEMOIZED).count() > 3);
+        assert_eq!(s.scan(&l, input, &toks, ScanMode::All), want);
+        assert!(!s.words.is_full());
+    }
+
+    #[test]
+    fn layers_merge_per_span() {
+        let a = lex(&[("knowledge", "intelligence"), ("authorities", "officials")]);
+        let b = lex(&[("knowledge authorities", "intelligence officials"), ("knowledge", "know")]);
+        let c = lex(&[("authorities", "powers"), ("said", "told")]);
+        let stacked = Lexicon::stack([a.clone(), b.clone(), c.clone()]);
+        let input = "Knowledge authorities said, knowledge authorities.";
+        let toks = tokenize(input);
+        let got = Scanner::new().scan(&stacked, input, &toks, ScanMode::All);
+        // Each span once, in order, with one hit per layer that has it.
+        let mut want: Vec<(usize, usize, Vec<u16>)> = Vec::new();
+        for (ix, l) in [a, b, c].iter().enumerate() {
+            for m in Scanner::new().scan(l, input, &toks, ScanMode::All) {
+                match want.iter_mut().find(|w| (w.0, w.1) == (m.first, m.last)) {
+                    Some(w) => w.2.push(ix as u16),
+                    None => want.push((m.first, m.last, vec![ix as u16])),
+                }
+            }
+        }
+        want.sort_by_key(|w| (w.0, std::cmp::Reverse(w.1)));
+        let got: Vec<(usize, usize, Vec<u16>)> =
+            got.iter().map(|m| (m.first, m.last, m.hits().map(|h| h.0).collect())).collect();
+        assert_eq!(got, want);
+        assert_eq!(got.len(), 7);
     }
 
     #[test]
