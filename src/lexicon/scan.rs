@@ -384,27 +384,6 @@ fn final_output<D: AsRef<[u8]>>(fst: &fst::raw::Fst<D>, addr: usize) -> Option<u
     node.is_final().then(|| node.final_output().value())
 }
 
-/// FNV-1a, for string-keyed tables elsewhere in the crate.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Fnv;
-impl std::hash::BuildHasher for Fnv {
-    type Hasher = FnvHasher;
-    fn build_hasher(&self) -> FnvHasher {
-        FnvHasher(0xcbf29ce484222325)
-    }
-}
-pub(crate) struct FnvHasher(u64);
-impl std::hash::Hasher for FnvHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100000001b3);
-        }
-    }
-}
-
 impl Scanner {
     /// A scanner with empty buffers.
     pub fn new() -> Scanner {
