@@ -74,6 +74,11 @@ pub struct Params {
     /// spun words is a weak one (Moby read backwards, Moby siblings): a
     /// spinner writes a synonym from the original's own list.
     pub weak_link_scale: f32,
+    /// In the adaptive second pass, a document whose estimated rate is at
+    /// least `.0` gets `.1` as its change cost: in a heavily spun text the
+    /// flat cost that keeps clean text safe holds back too many true
+    /// restorations (None: the same cost in both passes).
+    pub heavy_change_cost: Option<(f32, f32)>,
     /// Decide the spans of a sentence together, by Viterbi over the
     /// lattice (true), or each on its own pre-check evidence, overlaps
     /// going to the larger gain (false: cheaper, and enough to estimate how
@@ -99,6 +104,7 @@ impl Default for Params {
             adaptive_rate: Some(1.5),
             cache_weight: 0.03,
             weak_link_scale: 0.1,
+            heavy_change_cost: Some((0.2, 0.8)),
             joint: true,
         }
     }
@@ -408,6 +414,11 @@ impl Decoder {
                 let mut params = self.params.clone();
                 params.prior_rate = estimate;
                 params.adaptive_rate = None;
+                if let Some((rate, cost)) = self.params.heavy_change_cost {
+                    if estimate >= rate {
+                        params.change_cost = cost;
+                    }
+                }
                 analysis = self.clone().with_params(params).decode(&doc);
             }
         }

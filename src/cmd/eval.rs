@@ -73,6 +73,11 @@ pub struct EvalArgs {
     /// each on its own evidence (false).
     #[arg(long)]
     pub joint: Option<bool>,
+    /// Restorer: in the adaptive second pass, the change cost of documents
+    /// whose estimated rate reaches a threshold, as RATE,COST ("none": the
+    /// same cost in both passes).
+    #[arg(long)]
+    pub heavy_change_cost: Option<String>,
     /// Restorer: weight of the document cache model (0: off).
     #[arg(long)]
     pub cache_weight: Option<f32>,
@@ -163,6 +168,16 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(x) = args.weak_link_scale {
         params.weak_link_scale = x;
+    }
+    if let Some(x) = &args.heavy_change_cost {
+        params.heavy_change_cost = match x.split_once(',') {
+            _ if x == "none" => None,
+            Some((r, c)) => Some((
+                r.trim().parse().map_err(|e| anyhow::anyhow!("--heavy-change-cost {x}: {e}"))?,
+                c.trim().parse().map_err(|e| anyhow::anyhow!("--heavy-change-cost {x}: {e}"))?,
+            )),
+            None => anyhow::bail!("--heavy-change-cost {x}: expected RATE,COST or none"),
+        };
     }
     let mut detect_params = Params::detect();
     apply(&mut detect_params);

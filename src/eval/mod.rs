@@ -458,7 +458,7 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         ));
     }
     out.push_str(&format!(
-        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{}, adaptive prior {:?}, document cache {}, weak links ×{}. Detector: prior rate {}, change cost {}, candidates {}/{}, {}, adaptive prior {:?}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
+        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{}, adaptive prior {:?}, second-pass change cost {}, document cache {}, weak links ×{}. Detector: prior rate {}, change cost {}, candidates {}/{}, {}, adaptive prior {:?}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
         params.prior_rate,
         params.channel_scale,
         params.change_cost,
@@ -467,6 +467,9 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         params.window_candidates,
         params.lattice_candidates,
         params.adaptive_rate,
+        params
+            .heavy_change_cost
+            .map_or("unchanged".to_string(), |(r, c)| format!("{c} from an estimated rate of {r}")),
         params.cache_weight,
         params.weak_link_scale,
         detect.prior_rate,
