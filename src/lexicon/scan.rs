@@ -67,6 +67,9 @@ impl Match {
 pub struct Scanner {
     norm: String,
     bounds: Vec<(u32, u32)>,
+    /// Per token of the last scan: its key in `words` and the key's home
+    /// slot, or `UNKEYED` when the token gets no number.
+    keys: Vec<(WordKey, u32)>,
     /// Per token of the last scan: its number in `words` (words only).
     word_ids: Vec<u32>,
     /// Normalized word → a small number, so per-word results sit in vectors.
@@ -118,9 +121,22 @@ impl Step {
 /// run goes.
 const MEMO_CAPACITY: usize = 1 << 16;
 
+/// Word numbers fit in a [`Pair`] key's 23 bits.
+const _: () = assert!(MEMO_CAPACITY < 1 << 23);
+
+/// The caches' slots fill half a cache line each, so none straddles two.
+const _: () = assert!(
+    std::mem::size_of::<Pair>() == 32
+        && std::mem::size_of::<Trans>() == 32
+        && std::mem::size_of::<WordSlot>() == 32
+);
+
 /// Tokens longer than this (normalized, in bytes) are not numbered: a copy
 /// of each would fill the word table.
 const MEMO_WORD_BYTES: usize = 64;
+
+/// The home slot of a token that gets no number (no slot is this large).
+const UNKEYED: u32 = u32::MAX;
 
 /// The number of a token that has none: a long word, not a word, or a word
 /// met after the table filled up.
@@ -132,18 +148,31 @@ const NOT_MEMOIZED: u32 = u32::MAX;
 /// cost about as much as the walks it saved).
 #[derive(Debug, Default)]
 struct WordTable {
-    /// Per slot: a word's number + 1, or 0 when free. 2^`WORD_SLOT_BITS`
-    /// slots, so probes stay short; empty until the first scan.
-    slots: Box<[u32]>,
-    /// Per number: the word's [`WordKey`], and where the bytes after its
-    /// first 16 start in `tails`.
-    entries: Vec<(WordKey, u32)>,
+    /// 2^`WORD_SLOT_BITS` slots, so probes stay short; empty until the
+    /// first scan.
+    slots: Box<[WordSlot]>,
+    /// How many words have a number.
+    len: u32,
     /// The bytes after the first 16 of the numbered words, one after
     /// another.
     tails: Vec<u8>,
 }
 
-/// log2 of the word table's slots: twice `MEMO_CAPACITY`.
+/// A numbered word, its key in the slot itself: a lookup reads one cache
+/// line, which a scan prefetches, rather than a slot and then the entry it
+/// points to.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(32))]
+struct WordSlot {
+    head: [u64; 2],
+    len: u32,
+    /// The word's number + 1, or 0 when the slot is free.
+    id: u32,
+    /// Where the word's bytes after its first 16 start in `tails`.
+    tail: u32,
+}
+
+/// log2 of the word table's slots: twice `MEMO_CAPACITY`, 4 MB.
 const WORD_SLOT_BITS: u32 = MEMO_CAPACITY.trailing_zeros() + 1;
 
 /// A word's length and its bytes packed into two integers: all of them for
@@ -172,11 +201,13 @@ impl WordKey {
         WordKey { len: n as u32, head }
     }
 
-    /// FxHash's mixing over the key; its high bits mix best.
-    fn hash(&self) -> u64 {
+    /// The key's first slot in a [`WordTable`]: FxHash's mixing over the
+    /// key, its high bits (which mix best).
+    fn home(&self) -> u32 {
         const K: u64 = 0x517c_c1b7_2722_0a95;
         let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
-        mix(mix(mix(0, self.len as u64), self.head[0]), self.head[1])
+        let hash = mix(mix(mix(0, self.len as u64), self.head[0]), self.head[1]);
+        (hash >> (64 - WORD_SLOT_BITS)) as u32
     }
 }
 
@@ -184,49 +215,67 @@ impl WordTable {
     /// Forgets every word.
     fn clear(&mut self) {
         if self.slots.is_empty() {
-            self.slots = vec![0; 1 << WORD_SLOT_BITS].into_boxed_slice();
+            self.slots = vec![WordSlot::default(); 1 << WORD_SLOT_BITS].into_boxed_slice();
         } else {
-            self.slots.fill(0);
+            self.slots.fill(WordSlot::default());
         }
-        self.entries.clear();
+        self.len = 0;
         self.tails.clear();
     }
 
     /// Whether no further word gets a number.
     fn is_full(&self) -> bool {
-        self.entries.len() >= MEMO_CAPACITY
+        self.len() >= MEMO_CAPACITY
     }
 
     /// The number of `word`, given one if it has none and the table has
-    /// room; `NOT_MEMOIZED` when full.
+    /// room; `NOT_MEMOIZED` when full. (A scan works out every key first,
+    /// so as to prefetch, and calls [`number_keyed`](WordTable::number_keyed).)
+    #[cfg(test)]
     fn number(&mut self, word: &[u8]) -> u32 {
         let key = WordKey::new(word);
+        self.number_keyed(word, key, key.home())
+    }
+
+    /// [`number`](WordTable::number) with `word`'s key and its home slot
+    /// already worked out.
+    #[inline]
+    fn number_keyed(&mut self, word: &[u8], key: WordKey, home: u32) -> u32 {
         let mask = self.slots.len() - 1;
-        let mut ix = (key.hash() >> (64 - WORD_SLOT_BITS)) as usize;
+        let mut ix = home as usize;
         loop {
-            let slot = self.slots[ix];
-            if slot == 0 {
+            let slot = &self.slots[ix];
+            if slot.id == 0 {
                 break;
             }
-            let (k, at) = self.entries[slot as usize - 1];
-            if k == key && (word.len() <= 16 || self.tails[at as usize..].starts_with(&word[16..]))
+            if slot.len == key.len
+                && slot.head == key.head
+                && (word.len() <= 16 || self.tails[slot.tail as usize..].starts_with(&word[16..]))
             {
-                return slot - 1;
+                return slot.id - 1;
             }
             ix = (ix + 1) & mask;
         }
         if self.is_full() {
             return NOT_MEMOIZED;
         }
-        let id = self.entries.len() as u32;
-        self.entries.push((key, self.tails.len() as u32));
+        let id = self.len;
+        self.len += 1;
+        let tail = self.tails.len() as u32;
         self.tails.extend_from_slice(word.get(16..).unwrap_or_default());
-        self.slots[ix] = id + 1;
+        self.slots[ix] = WordSlot { head: key.head, len: key.len, id: id + 1, tail };
         id
     }
 
     fn len(&self) -> usize {
-        self.entries.len()
+        self.len as usize
+    }
+
+    /// Starts loading the home slot `home`, the first (and mostly the only)
+    /// slot a lookup reads.
+    #[inline]
+    fn prefetch(&self, home: u32) {
+        prefetch(&self.slots[home as usize]);
     }
 }
 
@@ -240,55 +289,72 @@ struct PairCache {
     shift: u32,
 }
 
-/// One cached walk, its `Step` spelled out so that the slot packs into 40
-/// bytes.
+/// One cached walk, its `Step` spelled out so that the slot packs into 32
+/// bytes, aligned: two slots per cache line and none across two lines (at
+/// 40 bytes half the slots straddled two lines, and the lookups that miss
+/// the CPU caches are what a scan waits on).
 #[derive(Clone, Copy, Debug)]
+#[repr(C, align(32))]
 struct Pair {
-    /// The node walked from.
-    node: usize,
-    /// The word walked through, or `NOT_MEMOIZED` for a free slot.
-    word: u32,
-    is_final: bool,
+    /// `node << 24 | word << 1 | is_final` (see [`Pair::key`]), or
+    /// `EMPTY_KEY` for a free slot.
+    key: u64,
+    /// The output to the end of a key, when `is_final`.
     fin: u64,
     next: usize,
     out: u64,
 }
 
-/// log2 of the pair cache's slots per layer: 2^16 × 40 bytes, 2.6 MB per
+/// log2 of the pair cache's slots per layer: 2^16 × 32 bytes, 2 MB per
 /// thread.
 const PAIR_BITS: u32 = 16;
+
+impl Pair {
+    /// The key of `(node, word)` with its flag bit clear. Node addresses are
+    /// below `MAX_FST_BYTES` (2^40) and word numbers below 2^23, so distinct
+    /// pairs get distinct keys, and none is `EMPTY_KEY`.
+    #[inline]
+    fn key(node: usize, word: u32) -> u64 {
+        (node as u64) << 24 | (word as u64) << 1
+    }
+}
 
 impl PairCache {
     /// A cache of 2^`bits` slots (1 ≤ `bits` ≤ 32).
     fn new(bits: u32) -> PairCache {
-        let empty = Pair { node: 0, word: NOT_MEMOIZED, is_final: false, fin: 0, next: 0, out: 0 };
+        let empty = Pair { key: EMPTY_KEY, fin: 0, next: 0, out: 0 };
         PairCache { slots: vec![empty; 1 << bits].into_boxed_slice(), shift: 64 - bits }
     }
 
     /// Forgets every walk (word numbers are about to be reused).
     fn clear(&mut self) {
-        self.slots.iter_mut().for_each(|p| p.word = NOT_MEMOIZED);
+        self.slots.iter_mut().for_each(|p| p.key = EMPTY_KEY);
+    }
+
+    /// The slot of a key (from [`Pair::key`]).
+    #[inline]
+    fn index(&self, key: u64) -> usize {
+        // The high bits of a multiply mix best.
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
     }
 
     /// The walk from the node at `node` through word number `word`, made
     /// by `walk` when not cached.
     #[inline]
     fn get(&mut self, node: usize, word: u32, walk: impl FnOnce() -> Step) -> Step {
-        let key = (node as u64) ^ ((word as u64) << 40);
-        let ix = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
+        let key = Pair::key(node, word);
+        let ix = self.index(key);
         let slot = &mut self.slots[ix];
-        if slot.node != node || slot.word != word {
+        if slot.key & !1 != key {
             let s = walk();
             *slot = Pair {
-                node,
-                word,
-                is_final: s.fin.is_some(),
+                key: key | s.fin.is_some() as u64,
                 fin: s.fin.unwrap_or(0),
                 next: s.next,
                 out: s.out,
             };
         }
-        Step { fin: slot.is_final.then_some(slot.fin), next: slot.next, out: slot.out }
+        Step { fin: (slot.key & 1 != 0).then_some(slot.fin), next: slot.next, out: slot.out }
     }
 }
 
@@ -302,41 +368,68 @@ struct TransCache {
     shift: u32,
 }
 
-/// One cached transition.
+/// One cached transition, packed into 32 bytes and aligned as [`Pair`].
 #[derive(Clone, Copy, Debug)]
+#[repr(C, align(32))]
 struct Trans {
-    /// `(node address << 8) | byte`, or `EMPTY_KEY` for a free slot.
+    /// `node address << 10 | byte << 2` (see [`Trans::key`]) with a
+    /// final state in the low two bits, or `EMPTY_KEY` for a free slot.
     key: u64,
     /// The next node's address, or `NO_TRANSITION` when the node has no
     /// transition on the byte.
     next: usize,
     /// The transition's output.
     out: u64,
-    /// Whether the next node ends a key, once asked (only the last byte of
-    /// a token needs it, so most slots never decode their next node).
-    fin: Final,
+    /// The next node's final output, when the low bits say `FINAL_YES`.
+    fin: u64,
 }
 
-/// Whether a node ends a key, and its final output.
-#[derive(Clone, Copy, Debug)]
-enum Final {
-    Unknown,
-    No,
-    Yes(u64),
-}
+/// Whether the node after a transition ends a key, in a [`Trans`] key's low
+/// two bits: not asked yet (only the last byte of a token needs it, so most
+/// slots never decode their next node), no, or yes.
+const FINAL_UNKNOWN: u64 = 0;
+const FINAL_NO: u64 = 1;
+const FINAL_YES: u64 = 2;
 
-/// log2 of the slots per layer: 2^16 × 40 bytes, 2.6 MB per thread.
+/// log2 of the slots per layer: 2^16 × 32 bytes, 2 MB per thread.
 const TRANS_BITS: u32 = 16;
 
-/// No node address is this large (it would need a 2^56-byte FST).
+/// The FSTs the caches' keys have room for: node addresses below 2^40.
+const MAX_FST_BYTES: usize = 1 << 40;
+
+/// No key is this large: nodes are below `MAX_FST_BYTES`.
 const EMPTY_KEY: u64 = u64::MAX;
 
 const NO_TRANSITION: usize = usize::MAX;
 
+impl Trans {
+    /// The key of `(addr, b)` with its final state bits clear.
+    #[inline]
+    fn key(addr: usize, b: u8) -> u64 {
+        (addr as u64) << 10 | (b as u64) << 2
+    }
+
+    /// Whether the next node ends a key: its final output if so, read from
+    /// the FST the first time it is asked.
+    #[inline]
+    fn final_output<D: AsRef<[u8]>>(&mut self, fst: &fst::raw::Fst<D>) -> Option<u64> {
+        if self.key & 3 == FINAL_UNKNOWN {
+            match final_output(fst, self.next) {
+                Some(f) => {
+                    self.key |= FINAL_YES;
+                    self.fin = f;
+                }
+                None => self.key |= FINAL_NO,
+            }
+        }
+        (self.key & 3 == FINAL_YES).then_some(self.fin)
+    }
+}
+
 impl TransCache {
     /// A cache of 2^`bits` slots (1 ≤ `bits` ≤ 32).
     fn new(bits: u32) -> TransCache {
-        let empty = Trans { key: EMPTY_KEY, next: NO_TRANSITION, out: 0, fin: Final::Unknown };
+        let empty = Trans { key: EMPTY_KEY, next: NO_TRANSITION, out: 0, fin: 0 };
         TransCache { slots: vec![empty; 1 << bits].into_boxed_slice(), shift: 64 - bits }
     }
 
@@ -349,11 +442,11 @@ impl TransCache {
         addr: usize,
         b: u8,
     ) -> Option<&mut Trans> {
-        let key = ((addr as u64) << 8) | b as u64;
+        let key = Trans::key(addr, b);
         // The high bits of a multiply mix best.
         let ix = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
         let slot = &mut self.slots[ix];
-        if slot.key != key {
+        if slot.key & !3 != key {
             *slot = Trans::read(fst, addr, b);
         }
         (slot.next != NO_TRANSITION).then_some(slot)
@@ -366,14 +459,14 @@ impl Trans {
     #[cold]
     #[inline(never)]
     fn read<D: AsRef<[u8]>>(fst: &fst::raw::Fst<D>, addr: usize, b: u8) -> Trans {
-        let key = ((addr as u64) << 8) | b as u64;
+        let key = Trans::key(addr, b);
         let node = fst.node(addr);
         match node.find_input(b) {
             Some(i) => {
                 let t = node.transition(i);
-                Trans { key, next: t.addr, out: t.out.value(), fin: Final::Unknown }
+                Trans { key: key | FINAL_UNKNOWN, next: t.addr, out: t.out.value(), fin: 0 }
             }
-            None => Trans { key, next: NO_TRANSITION, out: 0, fin: Final::No },
+            None => Trans { key: key | FINAL_NO, next: NO_TRANSITION, out: 0, fin: 0 },
         }
     }
 }
@@ -412,6 +505,11 @@ impl Scanner {
             .is_some_and(|l| std::sync::Arc::ptr_eq(&l.layers, &lexicon.layers))
         {
             // Node addresses belong to one FST: start every cache over.
+            // The caches' keys pack node addresses into 40 bits.
+            assert!(
+                lexicon.layers().iter().all(|l| l.map.as_fst().size() < MAX_FST_BYTES),
+                "a lexicon FST of 1 TiB or more",
+            );
             self.words.clear();
             self.first.clear();
             self.first.resize_with(layers, Vec::new);
@@ -429,7 +527,7 @@ impl Scanner {
         }
         self.norm.clear();
         self.bounds.clear();
-        self.word_ids.clear();
+        self.keys.clear();
         for t in tokens {
             let a = self.norm.len();
             normalize_into(t.text(input), &mut self.norm);
@@ -438,10 +536,36 @@ impl Scanner {
             // Only a word starts a phrase, so only words need a number.
             // Long tokens are rare and would fill the table with copies of
             // themselves: walked every time instead.
-            let id = if t.kind == TokenKind::Word && word.len() <= MEMO_WORD_BYTES {
-                self.words.number(word)
+            self.keys.push(if t.kind == TokenKind::Word && word.len() <= MEMO_WORD_BYTES {
+                let key = WordKey::new(word);
+                let home = key.home();
+                // The table is too large for the CPU's caches: its lookups
+                // come after every token is keyed, so that they find the
+                // slots loaded (a lookup at once would wait on each).
+                self.words.prefetch(home);
+                (key, home)
             } else {
+                (WordKey::new(&[]), UNKEYED)
+            });
+        }
+        self.word_ids.clear();
+        for (&(key, home), &(a, b)) in self.keys.iter().zip(&self.bounds) {
+            let id = if home == UNKEYED {
                 NOT_MEMOIZED
+            } else {
+                let id = self.words.number_keyed(
+                    &self.norm.as_bytes()[a as usize..b as usize],
+                    key,
+                    home,
+                );
+                // Likewise the walks' first-word memos, which the walks
+                // read in the same order.
+                for first in &self.first {
+                    if let Some(memo) = first.get(id as usize) {
+                        prefetch(memo);
+                    }
+                }
+                id
             };
             self.word_ids.push(id);
         }
@@ -468,6 +592,10 @@ impl Scanner {
             let out = if layer_ix == 0 { &mut all } else { &mut more };
             out.clear();
             for (i, t) in tokens.iter().enumerate() {
+                // The pair memo is too large for the CPU's caches and each
+                // walk waits for its loads: start that of the walk a few
+                // tokens on now, so that they overlap.
+                walker.prefetch_pair(&text, i + PAIR_AHEAD);
                 if t.kind != TokenKind::Word {
                     continue;
                 }
@@ -554,7 +682,30 @@ struct Walker<'a, D> {
     trans: &'a mut TransCache,
 }
 
+/// How many tokens ahead of its walk the pair memo of a token's second word
+/// is prefetched. The first-word memo that says which slot that is was
+/// prefetched when the token got its number.
+const PAIR_AHEAD: usize = 4;
+
 impl<D: AsRef<[u8]>> Walker<'_, D> {
+    /// Starts loading the pair-memo slot of the walk from token `i` through
+    /// token `i + 1`, when the first-word memo knows where that walk goes.
+    #[inline]
+    fn prefetch_pair(&self, text: &Normalized, i: usize) {
+        let (Some(&id), Some(&next_id)) = (text.ids.get(i), text.ids.get(i + 1)) else {
+            return;
+        };
+        if next_id == NOT_MEMOIZED {
+            return;
+        }
+        if let Some(Some(step)) = self.first.get(id as usize) {
+            if step.next != NO_TRANSITION {
+                let ix = self.pairs.index(Pair::key(step.next, next_id));
+                prefetch(&self.pairs.slots[ix]);
+            }
+        }
+    }
+
     /// Walks the FST from token `i`, calling `found` with (end token, value)
     /// for every complete key, shortest first.
     #[inline]
@@ -589,6 +740,21 @@ impl<D: AsRef<[u8]>> Walker<'_, D> {
     }
 }
 
+/// Asks the CPU to start loading the cache line that holds `r`; a no-op
+/// where the hint is not implemented.
+#[inline(always)]
+fn prefetch<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is a hint that never faults and reads nothing
+        // into the program; the pointer comes from a reference anyway.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(r as *const T as *const i8) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
+}
+
 /// Walks from the node at `addr` through `bytes`, then through a space.
 fn walk_token<D: AsRef<[u8]>>(
     fst: &fst::raw::Fst<D>,
@@ -607,18 +773,10 @@ fn walk_token<D: AsRef<[u8]>>(
                 out += t.out;
             }
             let Some(t) = trans.step(fst, at, last) else { return Step::DEAD };
-            if let Final::Unknown = t.fin {
-                t.fin = match final_output(fst, t.next) {
-                    Some(f) => Final::Yes(f),
-                    None => Final::No,
-                };
-            }
+            let fin = t.final_output(fst);
             at = t.next;
             out += t.out;
-            match t.fin {
-                Final::Yes(f) => Some(f),
-                _ => None,
-            }
+            fin
         }
     };
     let fin = fin.map(|f| out + f);
@@ -759,6 +917,46 @@ mod tests {
         assert!(t.is_full());
         assert_eq!(t.number(b"never seen"), NOT_MEMOIZED);
         assert_eq!(t.number(&words[7]), ids[7]);
+    }
+
+    #[test]
+    fn packed_keys_keep_walks_apart() {
+        // Nodes at both ends of the addresses the keys have room for, every
+        // word number and every byte: distinct keys, none with a flag bit
+        // set, none free.
+        let nodes = [0, 1, 2, 255, 256, MAX_FST_BYTES / 2, MAX_FST_BYTES - 2, MAX_FST_BYTES - 1];
+        let words = [0, 1, 2, 1 << 15, MEMO_CAPACITY as u32 - 1, MEMO_CAPACITY as u32];
+        let mut pairs = std::collections::HashSet::new();
+        let mut trans = std::collections::HashSet::new();
+        for node in nodes {
+            for word in words {
+                let k = Pair::key(node, word);
+                assert!(k & 1 == 0 && k != EMPTY_KEY && k | 1 != EMPTY_KEY);
+                assert!(pairs.insert(k), "{node} {word}");
+            }
+            for b in 0..=255u8 {
+                let k = Trans::key(node, b);
+                assert!(k & 3 == 0 && k | 3 != EMPTY_KEY);
+                assert!(trans.insert(k), "{node} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_transition_remembers_its_final_output() {
+        let l = lex(&[("ab", "x"), ("abc", "y")]);
+        let fst = l.layers()[0].map.as_fst();
+        let mut cache = TransCache::new(4);
+        let root = fst.root().addr();
+        let a = cache.step(fst, root, b'a').expect("a").next;
+        // Asked twice: read from the FST, then from the slot's flag bits.
+        for _ in 0..2 {
+            let t = cache.step(fst, a, b'b').expect("ab");
+            assert!(t.final_output(fst).is_some());
+            let t = cache.step(fst, root, b'a').expect("a");
+            assert_eq!(t.final_output(fst), None);
+        }
+        assert!(cache.step(fst, root, b'z').is_none());
     }
 
     #[test]
