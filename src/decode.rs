@@ -287,6 +287,16 @@ struct Doc<'t> {
     /// Each sentence's LM ids, computed on first need.
     sentences: Vec<std::cell::OnceCell<Sentence>>,
     cache: Option<DocCache>,
+    /// The scanner's number of each token's normalized form, and the
+    /// scanner's generation they belong to ([`WordIdCache`] keys on them).
+    numbers: Numbers,
+}
+
+/// A scan's word numbers ([`Scanner::word_numbers`]) and their generation.
+#[derive(Default)]
+struct Numbers {
+    of_token: Vec<u32>,
+    generation: u64,
 }
 
 /// What the pre-check reads of the document: its tokens, lexicon matches
@@ -435,8 +445,11 @@ impl Decoder {
         thread_local! {
             static SCANNER: std::cell::RefCell<Scanner> = std::cell::RefCell::new(Scanner::new());
         }
-        let matches =
-            SCANNER.with(|s| s.borrow_mut().scan(&self.lexicon, text, &tokens, ScanMode::All));
+        let (matches, numbers) = SCANNER.with(|s| {
+            let mut s = s.borrow_mut();
+            let matches = s.scan(&self.lexicon, text, &tokens, ScanMode::All);
+            (matches, Numbers { of_token: s.word_numbers().to_vec(), generation: s.generation() })
+        });
         // Sorted and merged, so that a token is checked by binary search:
         // `any` over every range made a text of many boilerplate lines
         // quadratic.
@@ -518,12 +531,24 @@ impl Decoder {
             bounds.iter().map(|_| std::cell::OnceCell::new()).collect();
         let cache = (self.params.cache_weight > 0.0 && !bounds.is_empty()).then(|| {
             for (cell, r) in sentences.iter().zip(&bounds) {
-                cell.get_or_init(|| self.sentence(text, &tokens, r));
+                cell.get_or_init(|| self.sentence(text, &tokens, &numbers, r));
             }
             let all: Vec<&Sentence> = sentences.iter().filter_map(|c| c.get()).collect();
             DocCache::count(&all, self.params.cache_weight)
         });
-        Doc { text, tokens, matches, protected, bounds, words, start, order, sentences, cache }
+        Doc {
+            text,
+            tokens,
+            matches,
+            protected,
+            bounds,
+            words,
+            start,
+            order,
+            sentences,
+            cache,
+            numbers,
+        }
     }
 
     /// One decoding pass over a prepared document with this decoder's
@@ -549,7 +574,8 @@ impl Decoder {
             if arcs.is_empty() {
                 continue;
             }
-            let sentence = sentences[k].get_or_init(|| self.sentence(text, tokens, range));
+            let sentence =
+                sentences[k].get_or_init(|| self.sentence(text, tokens, &doc.numbers, range));
             let cache = doc.cache.as_ref();
             SCRATCH.with(|scratch| {
                 let scratch = &mut *scratch.borrow_mut();
@@ -573,20 +599,28 @@ impl Decoder {
     }
 
     /// LM ids of the observed word tokens of a sentence.
-    fn sentence(&self, text: &str, tokens: &[Token], range: &Range<usize>) -> Sentence {
+    fn sentence(
+        &self,
+        text: &str,
+        tokens: &[Token],
+        numbers: &Numbers,
+        range: &Range<usize>,
+    ) -> Sentence {
         let mut out = Sentence {
             ids: Vec::with_capacity(range.len() + 4),
             units: Vec::with_capacity(range.len()),
         };
         WORD_IDS.with(|c| {
             let cache = &mut *c.borrow_mut();
+            cache.start(&self.lm, numbers.generation);
             for ti in range.clone() {
                 let t = &tokens[ti];
                 if t.kind == TokenKind::Punct {
                     continue;
                 }
                 let lo = out.ids.len();
-                cache.ids(&self.lm, t.text(text), &mut out.ids);
+                let number = numbers.of_token.get(ti).copied().unwrap_or(u32::MAX);
+                cache.ids(&self.lm, t.text(text), number, &mut out.ids);
                 out.units.push(Unit { token: ti, lo, hi: out.ids.len() });
             }
         });
@@ -1128,10 +1162,21 @@ thread_local! {
 }
 
 /// A word → LM ids cache for one model.
+///
+/// An ASCII word's ids depend only on its lower case ([`LanguageModel::ids`]
+/// folds it), which is the form the scanner numbers: such words are cached
+/// by the scanner's word number, a vector index, so the scan's one table
+/// lookup per token serves both. Other words (non-ASCII, where the
+/// scanner's normalization and the model's folding differ; numbers; very
+/// long words) are cached by their text.
 #[derive(Default)]
 struct WordIdCache {
     /// The model the entries belong to (held, so its address is not reused).
     model: Option<Model>,
+    /// The scanner generation `by_number` belongs to.
+    generation: u64,
+    /// Scanner word number → range in `ids` (`UNSEEN` until looked up).
+    by_number: Vec<(u32, u32)>,
     /// Word → range in `ids`.
     map: rustc_hash::FxHashMap<Box<str>, (u32, u32)>,
     ids: Vec<WordId>,
@@ -1142,15 +1187,51 @@ impl WordIdCache {
     const CAPACITY: usize = 1 << 17;
     /// Words longer than this (in bytes) are not cached.
     const MAX_WORD_BYTES: usize = 64;
+    /// A `by_number` slot not looked up yet.
+    const UNSEEN: (u32, u32) = (u32::MAX, u32::MAX);
 
-    /// Appends the ids of `word` under `model` to `out`.
-    fn ids(&mut self, model: &Model, word: &str, out: &mut Vec<WordId>) {
+    /// Readies the cache for `model` and words numbered in the scanner's
+    /// `generation`.
+    fn start(&mut self, model: &Model, generation: u64) {
         let same =
             self.model.as_ref().is_some_and(|m| std::ptr::eq::<LanguageModel>(&**m, &**model));
-        if !same || self.map.len() >= Self::CAPACITY {
+        // `ids` also keeps the ranges of numbers forgotten below, so it
+        // has a cap of its own.
+        let full = self.map.len() + self.by_number.len() >= Self::CAPACITY
+            || self.ids.len() >= 4 * Self::CAPACITY;
+        if !same || full {
             self.map.clear();
+            self.by_number.clear();
             self.ids.clear();
             self.model = Some(model.clone());
+        }
+        if generation != self.generation {
+            // Numbers now name other words; the ranges in `ids` stay valid
+            // for `map`, so only the numbered entries go.
+            self.by_number.clear();
+            self.generation = generation;
+        }
+    }
+
+    /// Appends the ids of `word` (scanner word number `number`, `u32::MAX`
+    /// for none) to `out`.
+    fn ids(&mut self, model: &Model, word: &str, number: u32, out: &mut Vec<WordId>) {
+        if number != u32::MAX && word.is_ascii() {
+            let n = number as usize;
+            if n >= self.by_number.len() {
+                self.by_number.resize(n + 1, Self::UNSEEN);
+            }
+            let (lo, hi) = self.by_number[n];
+            if lo != u32::MAX {
+                out.extend_from_slice(&self.ids[lo as usize..hi as usize]);
+                return;
+            }
+            let start = out.len();
+            model.ids(word, out);
+            let lo = self.ids.len() as u32;
+            self.ids.extend_from_slice(&out[start..]);
+            self.by_number[n] = (lo, self.ids.len() as u32);
+            return;
         }
         if word.len() > Self::MAX_WORD_BYTES {
             // Rare, and a copy of each would pile up: looked up every time.
@@ -1352,5 +1433,32 @@ mod tests {
             conf,
             [0.5, logistic(slope * 2.0), logistic(slope * -0.5), logistic(slope * 0.3)]
         );
+    }
+
+    #[test]
+    fn word_ids_by_scanner_number_agree_with_the_model() {
+        let lm = Model::Static(LanguageModel::embedded());
+        let want = |w: &str| {
+            let mut v = Vec::new();
+            lm.ids(w, &mut v);
+            v
+        };
+        let mut cache = WordIdCache::default();
+        let mut got = Vec::new();
+        cache.start(&lm, 1);
+        // One number per lower-case form, as the scanner gives them; the
+        // non-ASCII word goes by its text.
+        for (w, n) in [("The", 0), ("the", 0), ("U.S.", 1), ("u.s.", 1), ("Café", 2), ("zzqx", 3)]
+        {
+            got.clear();
+            cache.ids(&lm, w, n, &mut got);
+            assert_eq!(got, want(w), "{w}");
+        }
+        // A new generation: number 0 is another word now.
+        cache.start(&lm, 2);
+        got.clear();
+        cache.ids(&lm, "peace", 0, &mut got);
+        assert_eq!(got, want("peace"));
+        assert_ne!(want("peace"), want("the"));
     }
 }

@@ -94,6 +94,9 @@ pub struct Scanner {
     trans_bits: u32,
     /// log2 of the pair cache's slots; 0 for `PAIR_BITS` (as `trans_bits`).
     pair_bits: u32,
+    /// How many times the word table has started over: a word's number
+    /// means the same word only within one generation.
+    generation: u64,
 }
 
 /// Where a walk through one token leads, from some node, with outputs
@@ -483,6 +486,20 @@ impl Scanner {
         Scanner::default()
     }
 
+    /// Per token of the last scan: the number of its normalized form in
+    /// this scanner's word table (the same number for the same form within
+    /// one [`generation`](Scanner::generation)), or `u32::MAX` for a token
+    /// without one (punctuation, numbers, words over 64 bytes).
+    pub(crate) fn word_numbers(&self) -> &[u32] {
+        &self.word_ids
+    }
+
+    /// Changes whenever the word table starts over (a new lexicon, or the
+    /// table full), and with it every word's number.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// The normalized form of token `i` of the last scan.
     pub fn normalized(&self, i: usize) -> &str {
         let (a, b) = self.bounds[i];
@@ -511,6 +528,7 @@ impl Scanner {
                 "a lexicon FST of 1 TiB or more",
             );
             self.words.clear();
+            self.generation += 1;
             self.first.clear();
             self.first.resize_with(layers, Vec::new);
             self.trans.clear();
@@ -522,6 +540,7 @@ impl Scanner {
             self.memo_for = Some(lexicon.clone());
         } else if self.words.is_full() {
             self.words.clear();
+            self.generation += 1;
             self.first.iter_mut().for_each(Vec::clear);
             self.pairs.iter_mut().for_each(PairCache::clear);
         }
