@@ -1221,16 +1221,10 @@ impl WordIdCache {
             if n >= self.by_number.len() {
                 self.by_number.resize(n + 1, Self::UNSEEN);
             }
-            let (lo, hi) = self.by_number[n];
-            if lo != u32::MAX {
-                out.extend_from_slice(&self.ids[lo as usize..hi as usize]);
-                return;
+            let cached = Some(self.by_number[n]).filter(|&r| r != Self::UNSEEN);
+            if let Some(range) = self.fill(model, word, cached, out) {
+                self.by_number[n] = range;
             }
-            let start = out.len();
-            model.ids(word, out);
-            let lo = self.ids.len() as u32;
-            self.ids.extend_from_slice(&out[start..]);
-            self.by_number[n] = (lo, self.ids.len() as u32);
             return;
         }
         if word.len() > Self::MAX_WORD_BYTES {
@@ -1238,15 +1232,30 @@ impl WordIdCache {
             model.ids(word, out);
             return;
         }
-        if let Some(&(lo, hi)) = self.map.get(word) {
+        let cached = self.map.get(word).copied();
+        if let Some(range) = self.fill(model, word, cached, out) {
+            self.map.insert(word.into(), range);
+        }
+    }
+
+    /// Appends the ids in the `cached` range of `ids` to `out`; without
+    /// one, looks `word` up, keeps its ids and returns their new range.
+    fn fill(
+        &mut self,
+        model: &Model,
+        word: &str,
+        cached: Option<(u32, u32)>,
+        out: &mut Vec<WordId>,
+    ) -> Option<(u32, u32)> {
+        if let Some((lo, hi)) = cached {
             out.extend_from_slice(&self.ids[lo as usize..hi as usize]);
-            return;
+            return None;
         }
         let start = out.len();
         model.ids(word, out);
         let lo = self.ids.len() as u32;
         self.ids.extend_from_slice(&out[start..]);
-        self.map.insert(word.into(), (lo, self.ids.len() as u32));
+        Some((lo, self.ids.len() as u32))
     }
 }
 
