@@ -12,7 +12,9 @@
 //!
 //! Two stages keep it fast: a local pre-check scores each candidate in its
 //! observed context and drops spans whose every candidate fits far worse
-//! than what is there; only the rest enter the lattice.
+//! than what is there; only the rest enter the lattice. The detector's
+//! settings ([`Params::detect`], `joint` off) stop after the pre-check and
+//! decide each span on its own evidence, overlaps going to the larger gain.
 //!
 //! The output, an [`Analysis`], lists every span with the evidence for it
 //! (the gain in log10 probability of the best original over the observed
