@@ -5,7 +5,7 @@
 //!
 //! The data flow is the module layout:
 //!
-//! * [`tokenize`]: words with byte offsets into the original input;
+//! * [`tokenize`](mod@tokenize): words with byte offsets into the original input;
 //! * [`lexicon`]: spun phrase → candidate originals, an FST built from general
 //!   thesauri (Moby, WordNet) and embedded in the binary; its scanner finds
 //!   every lexicon phrase in a token stream;
