@@ -1223,9 +1223,11 @@ impl WordIdCache {
             if n >= self.by_number.len() {
                 self.by_number.resize(n + 1, Self::UNSEEN);
             }
-            let cached = Some(self.by_number[n]).filter(|&r| r != Self::UNSEEN);
-            if let Some(range) = self.fill(model, word, cached, out) {
-                self.by_number[n] = range;
+            let (lo, hi) = self.by_number[n];
+            if lo != u32::MAX {
+                out.extend_from_slice(&self.ids[lo as usize..hi as usize]);
+            } else {
+                self.by_number[n] = self.fill(model, word, out);
             }
             return;
         }
@@ -1234,30 +1236,22 @@ impl WordIdCache {
             model.ids(word, out);
             return;
         }
-        let cached = self.map.get(word).copied();
-        if let Some(range) = self.fill(model, word, cached, out) {
+        if let Some(&(lo, hi)) = self.map.get(word) {
+            out.extend_from_slice(&self.ids[lo as usize..hi as usize]);
+        } else {
+            let range = self.fill(model, word, out);
             self.map.insert(word.into(), range);
         }
     }
 
-    /// Appends the ids in the `cached` range of `ids` to `out`; without
-    /// one, looks `word` up, keeps its ids and returns their new range.
-    fn fill(
-        &mut self,
-        model: &Model,
-        word: &str,
-        cached: Option<(u32, u32)>,
-        out: &mut Vec<WordId>,
-    ) -> Option<(u32, u32)> {
-        if let Some((lo, hi)) = cached {
-            out.extend_from_slice(&self.ids[lo as usize..hi as usize]);
-            return None;
-        }
+    /// Looks `word` up, appends its ids to `out`, keeps them, and returns
+    /// their range in `ids` (the miss path of both keyings).
+    fn fill(&mut self, model: &Model, word: &str, out: &mut Vec<WordId>) -> (u32, u32) {
         let start = out.len();
         model.ids(word, out);
         let lo = self.ids.len() as u32;
         self.ids.extend_from_slice(&out[start..]);
-        Some((lo, self.ids.len() as u32))
+        (lo, self.ids.len() as u32)
     }
 }
 
