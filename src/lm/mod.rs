@@ -243,20 +243,13 @@ impl VocabIndex {
         index
     }
 
-    /// The slot where a probe for `word` starts: the high bits of a
-    /// multiplicative hash over 8-byte chunks.
+    /// The slot where a probe for `word` starts: the high bits of its
+    /// FxHash (as the decoder's word caches use).
     fn home(&self, word: &[u8]) -> usize {
-        const K: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut h = word.len() as u64;
-        let mut chunks = word.chunks_exact(8);
-        for c in &mut chunks {
-            let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            h = (h.rotate_left(5) ^ v).wrapping_mul(K);
-        }
-        let mut tail = [0u8; 8];
-        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
-        ((h ^ (h >> 29)).wrapping_mul(K) >> self.shift) as usize
+        use std::hash::Hasher;
+        let mut h = rustc_hash::FxHasher::default();
+        h.write(word);
+        (h.finish() >> self.shift) as usize
     }
 
     /// The id of the (folded) `word`, if the vocabulary has it.
