@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::decode::{Analysis, Decoder, Params};
 
@@ -111,6 +111,84 @@ impl Default for Calibration {
     }
 }
 
+/// The `format` field of a saved calibration.
+pub const CALIBRATION_FORMAT: &str = "unspin-calibration/1";
+
+/// A calibration as `unspin calibrate` saves it (JSON): the numbers, and
+/// what they were fitted with, so that a file made for another lexicon or
+/// language model can be recognised.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationFile {
+    /// Always [`CALIBRATION_FORMAT`].
+    pub format: String,
+    /// See [`Calibration::rate_slope`].
+    pub rate_slope: f32,
+    /// See [`Calibration::rate_intercept`].
+    pub rate_intercept: f32,
+    /// See [`Calibration::threshold`].
+    pub threshold: f32,
+    /// See [`Calibration::short_doc_margin`].
+    pub short_doc_margin: f32,
+    /// See [`Calibration::score_slope`].
+    pub score_slope: f32,
+    /// See [`Calibration::heavy_rate`].
+    pub heavy_rate: f32,
+    /// Clean documents it was fitted on.
+    pub documents: usize,
+    /// Synthetic spin rates it was fitted on.
+    pub rates: Vec<f32>,
+    /// The share of the clean documents kept under the threshold.
+    pub clean_quantile: f32,
+    /// Content hash of the lexicon in use (`unspin lexicon stats`).
+    pub lexicon: String,
+    /// The language model in use (`embedded` or its path).
+    pub lm: String,
+}
+
+impl CalibrationFile {
+    /// The calibration it holds.
+    pub fn calibration(&self) -> Calibration {
+        Calibration {
+            rate_slope: self.rate_slope,
+            rate_intercept: self.rate_intercept,
+            threshold: self.threshold,
+            short_doc_margin: self.short_doc_margin,
+            score_slope: self.score_slope,
+            heavy_rate: self.heavy_rate,
+        }
+    }
+
+    /// Parses and checks a saved calibration; `name` is used in messages.
+    pub fn parse(name: &str, text: &str) -> crate::Result<CalibrationFile> {
+        let bad = |message: String| crate::Error::Input { input: name.to_string(), message };
+        let f: CalibrationFile = serde_json::from_str(text)
+            .map_err(|e| bad(format!("not a calibration file from `unspin calibrate` ({e})")))?;
+        if f.format != CALIBRATION_FORMAT {
+            return Err(bad(format!(
+                "calibration format {:?}; this unspin reads {CALIBRATION_FORMAT:?}",
+                f.format
+            )));
+        }
+        let checks = [
+            ("rate_slope", f.rate_slope, 0.0, 100.0),
+            ("rate_intercept", f.rate_intercept, -10.0, 10.0),
+            ("threshold", f.threshold, 0.0, 1.0),
+            ("short_doc_margin", f.short_doc_margin, 0.0, 10.0),
+            ("score_slope", f.score_slope, 0.001, 1e6),
+            ("heavy_rate", f.heavy_rate, 0.0, 1.0),
+        ];
+        for (field, v, lo, hi) in checks {
+            if !v.is_finite() || v < lo || v > hi {
+                return Err(bad(format!("{field} is {v}, outside {lo}..={hi}")));
+            }
+        }
+        if f.rate_slope == 0.0 {
+            return Err(bad("rate_slope is 0: every document would get the same rate".into()));
+        }
+        Ok(f)
+    }
+}
+
 /// Scores documents. Immutable and shareable between threads.
 #[derive(Clone, Debug)]
 pub struct Scorer {
@@ -200,5 +278,81 @@ impl Scorer {
             })
             .collect();
         Report { words: analysis.words, spans, spin_rate, score, label }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file() -> CalibrationFile {
+        let c = Calibration::default();
+        CalibrationFile {
+            format: CALIBRATION_FORMAT.to_string(),
+            rate_slope: 1.5,
+            rate_intercept: -0.2,
+            threshold: 0.1,
+            short_doc_margin: c.short_doc_margin,
+            score_slope: c.score_slope,
+            heavy_rate: c.heavy_rate,
+            documents: 40,
+            rates: vec![0.05, 0.1],
+            clean_quantile: 0.995,
+            lexicon: "abc".into(),
+            lm: "embedded".into(),
+        }
+    }
+
+    #[test]
+    fn a_saved_calibration_reads_back_as_itself() {
+        let f = file();
+        let text = serde_json::to_string(&f).unwrap();
+        let back = CalibrationFile::parse("x.json", &text).unwrap();
+        assert_eq!(back, f);
+        let c = back.calibration();
+        assert_eq!((c.rate_slope, c.rate_intercept, c.threshold), (1.5, -0.2, 0.1));
+    }
+
+    #[test]
+    fn a_calibration_out_of_range_is_refused_with_the_field() {
+        for (field, v) in [("rate_slope", 0.0f32), ("threshold", -0.1), ("heavy_rate", 2.0)] {
+            let mut value = serde_json::to_value(file()).unwrap();
+            value[field] = serde_json::json!(v);
+            let e = CalibrationFile::parse("x.json", &value.to_string()).unwrap_err();
+            assert!(e.to_string().contains(field), "{e}");
+            assert!(e.to_string().starts_with("x.json: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_calibration_moves_the_label() {
+        // One flagged span of 15 words in a 100-word text: raw rate 0.15,
+        // a rate of 0.117 by the shipped line (threshold 0.064 at 100
+        // words) and 0.025 by the lenient one (threshold 0.11).
+        let a = Analysis {
+            words: 100,
+            spans: vec![crate::decode::Span {
+                start: 0,
+                end: 4,
+                first_token: 0,
+                last_token: 15,
+                words: 15,
+                original: "x".into(),
+                sources: crate::lexicon::Sources::MOBY,
+                weight: 1.0,
+                gain: 2.0,
+                chosen: true,
+                confidence: 1.0,
+            }],
+            ..Default::default()
+        };
+        let text = "text";
+        let scorer = Scorer::new(crate::decode::Decoder::new(
+            crate::Lexicon::embedded(),
+            crate::decode::Model::Static(crate::LanguageModel::embedded()),
+        ));
+        assert_eq!(scorer.report(text, &a).label, Label::Light);
+        let lenient = scorer.with_calibration(file().calibration());
+        assert_eq!(lenient.report(text, &a).label, Label::Clean);
     }
 }

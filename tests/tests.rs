@@ -2,6 +2,7 @@
 //! module per area. Fixtures are in `tests/data/`; tests that need the
 //! evaluation corpus (`../shared/data`) skip when it is absent.
 
+mod calibrate;
 mod cli_bulk;
 mod engine;
 mod input;

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 a negative answer (no lexicon entry, a document
 //! reached `--fail-on`); 2 an input or usage error.
 
+pub mod calibrate;
 pub mod common;
 pub mod eval;
 pub mod lexicon;
@@ -37,6 +38,7 @@ pub const EXIT_ERROR: u8 = 2;
   unspin score corpus/ --format csv > report.csv
   unspin restore --jsonl pages.jsonl.gz > restored.jsonl
   unspin lexicon lookup \"discontinuance of threats\"
+  unspin calibrate my-clean-texts/ -o mine.cal.json   fit the detector to other writing
 
 Exit codes: 0 success; 1 a negative answer (no lexicon entry, --fail-on reached);
 2 an error (bad usage, or an input that could not be read; the others are still processed)."
@@ -79,6 +81,9 @@ pub enum Command {
     Score(score::ScoreArgs),
     /// Print the most likely original text.
     Restore(restore::RestoreArgs),
+    /// Fit the detector's calibration to your own clean text (for writing
+    /// that is not modern news), for `score --calibration`.
+    Calibrate(calibrate::CalibrateArgs),
     /// Measure detection and restoration on synthetic spins of clean news.
     Eval(eval::EvalArgs),
 }
@@ -90,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lm(cmd) => lm::run(&cli.global, cmd),
         Command::Score(args) => score::run(&cli.global, args),
         Command::Restore(args) => restore::run(&cli.global, args),
+        Command::Calibrate(args) => calibrate::run(&cli.global, args),
         Command::Eval(args) => eval::run(&cli.global, args),
     }
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
-use unspin::detect::{FlaggedSpan, Label, Report};
+use unspin::detect::{CalibrationFile, FlaggedSpan, Label, Report};
 use unspin::input::Document;
 
 use super::{Global, EXIT_ERROR, EXIT_NEGATIVE};
@@ -22,6 +22,7 @@ use crate::cmd::common::{InputArgs, Progress};
   unspin score --jsonl corpus.jsonl.gz --text-field body --format jsonl
   unspin score crawl.warc.wet.gz -j 8 --format jsonl
   unspin score draft.txt --fail-on light   # exit 1 if it reads as spun
+  unspin score --calibration forum.cal.json posts/   # fitted by `unspin calibrate`
 
 Exit status: 2 if any input failed (its row has an error), else 1 if a
 document reached --fail-on, else 0. There is one row per input document.")]
@@ -35,6 +36,11 @@ pub struct ScoreArgs {
     /// Exit 1 when any document reaches this label.
     #[arg(long, value_enum, value_name = "LABEL")]
     pub fail_on: Option<FailOn>,
+    /// Use this calibration (from `unspin calibrate`) instead of the
+    /// shipped one, which is fitted on modern news: other writing, such as
+    /// older or literary English, can read as spun to it.
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<std::path::PathBuf>,
     /// How many spans the text summary and top_spans show.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
@@ -208,12 +214,38 @@ impl JsonArray {
     }
 }
 
+/// Reads a calibration saved by `unspin calibrate`, warning when it was
+/// fitted with another lexicon or language model.
+fn load_calibration(
+    path: &std::path::Path,
+    lexicon_hash: &str,
+    lm: &str,
+) -> anyhow::Result<CalibrationFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| unspin::Error::io(path, e))?;
+    let file = CalibrationFile::parse(&path.display().to_string(), &text)?;
+    if file.lexicon != lexicon_hash || file.lm != lm {
+        eprintln!(
+            "unspin: warning: {} was fitted with lexicon {} and language model {}, not {} and {}; its rates may be off (run `unspin calibrate` again)",
+            path.display(),
+            file.lexicon,
+            file.lm,
+            lexicon_hash,
+            lm
+        );
+    }
+    Ok(file)
+}
+
 /// Runs `unspin score`.
 pub fn run(global: &Global, args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let inputs = args.input.open()?;
     let pool = args.input.pool()?;
-    let scorer = common::scorer(global)?;
+    let mut scorer = common::scorer(global)?;
     let hash = scorer.decoder().lexicon().content_hash();
+    if let Some(path) = &args.calibration {
+        let file = load_calibration(path, &hash, scorer.decoder().lm().name())?;
+        scorer = scorer.with_calibration(file.calibration());
+    }
     let color = args.color.enabled();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

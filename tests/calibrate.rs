@@ -1,0 +1,164 @@
+//! `unspin calibrate` and `unspin score --calibration`: fitting the
+//! detector to other writing, and the checks on a calibration file.
+//!
+//! The corpus is made in the test from sentences we wrote, in a plain
+//! register unlike news, recombined into documents.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn unspin() -> Command {
+    Command::cargo_bin("unspin").unwrap()
+}
+
+const SENTENCES: &[&str] = &[
+    "We walked down to the river after breakfast and watched the boats go by.",
+    "My grandmother kept bees behind the shed and sold honey at the market on Saturdays.",
+    "The old bridge was closed for repairs, so we took the long way round through the woods.",
+    "In the evening the children played cards at the kitchen table while it rained outside.",
+    "The baker on the corner opens at six and his bread is usually gone by nine.",
+    "Our neighbour lent us a ladder so that we could clear the leaves from the gutter.",
+    "The train was late again, and most of the passengers stood in the cold for an hour.",
+    "She planted tomatoes, beans and a row of sunflowers along the garden fence.",
+    "The library has moved to a new building next to the school on the hill.",
+    "After the storm the lane was covered in branches and the power was off until noon.",
+    "He learned to swim in the lake near the farm where his uncle kept horses.",
+    "The shop sells fishing rods, warm socks and maps of the footpaths in the valley.",
+    "On Sunday we cooked a large pot of soup and invited the people from next door.",
+    "The village hall needs a new roof, and a group of volunteers is raising the money.",
+    "Every spring the swallows come back and build their nests under the barn roof.",
+    "The bus to town runs twice an hour, but only once on public holidays.",
+    "My brother fixed the old radio, and now it plays music from stations far away.",
+    "The path along the cliffs is beautiful but narrow, so walkers should take care.",
+    "We painted the front door blue and put two pots of flowers beside the step.",
+    "The doctor's surgery is open in the mornings and on Thursday afternoons.",
+    "At the end of the summer the fields are cut and the hay is stored in the barn.",
+    "The cat sleeps on the warm stones by the fire and ignores the dog completely.",
+    "Our teacher took the class to the museum to see the old maps and coins.",
+    "The cafe by the harbour serves tea, cakes and the best fish soup in town.",
+];
+
+/// Writes `n` documents of nine sentences each into `dir`.
+fn corpus(dir: &Path, n: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    for d in 0..n {
+        let text: Vec<&str> =
+            (0..9).map(|k| SENTENCES[(d * 5 + k * 7) % SENTENCES.len()]).collect();
+        std::fs::write(dir.join(format!("doc{d:02}.txt")), text.join(" ") + "\n").unwrap();
+    }
+}
+
+#[test]
+fn calibrate_writes_a_file_that_score_uses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("docs");
+    corpus(&docs, 24);
+    let cal = tmp.path().join("mine.cal.json");
+    let out = unspin()
+        .args(["calibrate", "-q", "--rates", "0.1,0.3", "-o"])
+        .arg(&cal)
+        .arg(&docs)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("held-out check on 12 of 24 documents"), "{stderr}");
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cal).unwrap()).unwrap();
+    assert_eq!(file["format"], "unspin-calibration/1");
+    assert_eq!(file["documents"], 24);
+    assert!(file["rate_slope"].as_f64().unwrap() > 0.0, "{file}");
+    // Spinning raises the raw evidence, so the fitted line rises.
+    let threshold = file["threshold"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&threshold), "{file}");
+
+    // The fitted threshold keeps (nearly) every one of its own clean
+    // documents clean, whatever the shipped calibration says of them.
+    let out = unspin()
+        .args(["score", "--format", "csv", "-q", "--calibration"])
+        .arg(&cal)
+        .arg(&docs)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let labels: Vec<String> = r.records().map(|row| row.unwrap()[8].to_string()).collect();
+    assert_eq!(labels.len(), 24);
+    assert!(labels.iter().filter(|l| *l == "clean").count() >= 23, "{labels:?}");
+
+    // Spun text still reads as spun under it.
+    let out = unspin()
+        .args(["score", "--format", "csv", "-q", "--calibration"])
+        .arg(&cal)
+        .arg("examples/spun-news.txt")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(",heavy,") || text.contains(",light,"), "{text}");
+}
+
+#[test]
+fn calibrate_needs_enough_documents() {
+    let tmp = tempfile::tempdir().unwrap();
+    corpus(tmp.path(), 5);
+    let out = unspin().args(["calibrate", "-q"]).arg(tmp.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("5 usable documents") && stderr.contains("at least 20"), "{stderr}");
+}
+
+#[test]
+fn score_rejects_a_bad_calibration_file_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.cal.json");
+    for (content, want) in [
+        ("not json", "not a calibration file"),
+        (r#"{"format": "other/9"}"#, "not a calibration file"),
+        (
+            r#"{"format": "unspin-calibration/2", "rate_slope": 1, "rate_intercept": 0,
+               "threshold": 0.05, "short_doc_margin": 0.1, "score_slope": 300,
+               "heavy_rate": 0.2, "documents": 30, "rates": [0.1], "clean_quantile": 0.995,
+               "lexicon": "x", "lm": "embedded"}"#,
+            "calibration format",
+        ),
+        (
+            r#"{"format": "unspin-calibration/1", "rate_slope": 1, "rate_intercept": 0,
+               "threshold": 7, "short_doc_margin": 0.1, "score_slope": 300,
+               "heavy_rate": 0.2, "documents": 30, "rates": [0.1], "clean_quantile": 0.995,
+               "lexicon": "x", "lm": "embedded"}"#,
+            "threshold is 7",
+        ),
+    ] {
+        std::fs::write(&bad, content).unwrap();
+        let out = unspin()
+            .args(["score", "--calibration"])
+            .arg(&bad)
+            .arg("examples/clean-news.txt")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{content}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("bad.cal.json") && stderr.contains(want), "{want}: {stderr}");
+    }
+    // A file fitted with another lexicon is used, with a warning.
+    std::fs::write(
+        &bad,
+        r#"{"format": "unspin-calibration/1", "rate_slope": 1, "rate_intercept": 0,
+           "threshold": 0.05, "short_doc_margin": 0.1, "score_slope": 300,
+           "heavy_rate": 0.2, "documents": 30, "rates": [0.1], "clean_quantile": 0.995,
+           "lexicon": "0000000000000000", "lm": "embedded"}"#,
+    )
+    .unwrap();
+    let out = unspin()
+        .args(["score", "--calibration"])
+        .arg(&bad)
+        .arg("examples/clean-news.txt")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning") && stderr.contains("0000000000000000"), "{stderr}");
+}
