@@ -139,6 +139,11 @@ pub struct CalibrationFile {
     pub rates: Vec<f32>,
     /// The share of the clean documents kept under the threshold.
     pub clean_quantile: f32,
+    /// The restorer's change cost for this kind of text (log10), when the
+    /// shipped one (`Params::restore`) changed more than `calibrate`'s
+    /// target share of the clean documents' words; `None`: the shipped one.
+    #[serde(default)]
+    pub restore_change_cost: Option<f32>,
     /// Content hash of the lexicon in use (`unspin lexicon stats`).
     pub lexicon: String,
     /// The language model in use (`embedded` or its path).
@@ -156,6 +161,12 @@ impl CalibrationFile {
             score_slope: self.score_slope,
             heavy_rate: self.heavy_rate,
         }
+    }
+
+    /// The restorer's settings for this kind of text (see
+    /// [`restore_params`]).
+    pub fn restore_params(&self) -> Params {
+        restore_params(self.restore_change_cost)
     }
 
     /// Parses and checks a saved calibration; `name` is used in messages.
@@ -182,10 +193,29 @@ impl CalibrationFile {
                 return Err(bad(format!("{field} is {v}, outside {lo}..={hi}")));
             }
         }
+        if let Some(v) = f.restore_change_cost {
+            if !v.is_finite() || !(0.0..=20.0).contains(&v) {
+                return Err(bad(format!("restore_change_cost is {v}, outside 0..=20")));
+            }
+        }
         if f.rate_slope == 0.0 {
             return Err(bad("rate_slope is 0: every document would get the same rate".into()));
         }
         Ok(f)
+    }
+}
+
+/// The restorer's settings ([`Params::restore`]) with change cost `cost`
+/// (`None`: the shipped one), the second pass's lower cost for heavily spun
+/// documents moved by as much.
+pub fn restore_params(cost: Option<f32>) -> Params {
+    let shipped = Params::restore();
+    let Some(cost) = cost else { return shipped };
+    let delta = cost - shipped.change_cost;
+    Params {
+        change_cost: cost,
+        heavy_change_cost: shipped.heavy_change_cost.map(|(rate, c)| (rate, c + delta)),
+        ..shipped
     }
 }
 
@@ -298,6 +328,7 @@ mod tests {
             documents: 40,
             rates: vec![0.05, 0.1],
             clean_quantile: 0.995,
+            restore_change_cost: Some(2.0),
             lexicon: "abc".into(),
             lm: "embedded".into(),
         }
@@ -311,11 +342,25 @@ mod tests {
         assert_eq!(back, f);
         let c = back.calibration();
         assert_eq!((c.rate_slope, c.rate_intercept, c.threshold), (1.5, -0.2, 0.1));
+        let p = back.restore_params();
+        let shipped = Params::restore();
+        assert_eq!(p.change_cost, 2.0);
+        let (r, c) = p.heavy_change_cost.unwrap();
+        let (r0, c0) = shipped.heavy_change_cost.unwrap();
+        assert_eq!(r, r0);
+        assert!((c - (c0 + 2.0 - shipped.change_cost)).abs() < 1e-6);
+        let none = CalibrationFile { restore_change_cost: None, ..f };
+        assert_eq!(none.restore_params().change_cost, shipped.change_cost);
     }
 
     #[test]
     fn a_calibration_out_of_range_is_refused_with_the_field() {
-        for (field, v) in [("rate_slope", 0.0f32), ("threshold", -0.1), ("heavy_rate", 2.0)] {
+        for (field, v) in [
+            ("rate_slope", 0.0f32),
+            ("threshold", -0.1),
+            ("heavy_rate", 2.0),
+            ("restore_change_cost", -1.0),
+        ] {
             let mut value = serde_json::to_value(file()).unwrap();
             value[field] = serde_json::json!(v);
             let e = CalibrationFile::parse("x.json", &value.to_string()).unwrap_err();

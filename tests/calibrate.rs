@@ -88,6 +88,10 @@ fn calibrate_writes_a_file_that_score_uses() {
     assert_eq!(labels.len(), 24);
     assert!(labels.iter().filter(|l| *l == "clean").count() >= 23, "{labels:?}");
 
+    // The restorer's change cost: fitted only when the shipped one changed
+    // too much of the clean text; either way the key is there.
+    assert!(file.get("restore_change_cost").is_some(), "{file}");
+
     // Spun text still reads as spun under it.
     let out = unspin()
         .args(["score", "--format", "csv", "-q", "--calibration"])
@@ -161,4 +165,40 @@ fn score_rejects_a_bad_calibration_file_by_name() {
     assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("warning") && stderr.contains("0000000000000000"), "{stderr}");
+}
+
+#[test]
+fn restore_takes_the_change_cost_of_a_calibration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cal = tmp.path().join("strict.cal.json");
+    let write = |cost: &str| {
+        std::fs::write(
+            &cal,
+            format!(
+                r#"{{"format": "unspin-calibration/1", "rate_slope": 1, "rate_intercept": 0,
+                   "threshold": 0.05, "short_doc_margin": 0.1, "score_slope": 300,
+                   "heavy_rate": 0.2, "documents": 30, "rates": [0.1], "clean_quantile": 0.995,
+                   "restore_change_cost": {cost}, "lexicon": "x", "lm": "embedded"}}"#
+            ),
+        )
+        .unwrap();
+    };
+    let edits = |extra: &[&std::ffi::OsStr]| {
+        let out = unspin()
+            .args(["restore", "--format", "json", "examples/spun-news.txt"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["edits"].as_array().unwrap().len()
+    };
+    let shipped = edits(&[]);
+    assert!(shipped > 0);
+    // No fitted cost: the shipped restorer.
+    write("null");
+    assert_eq!(edits(&["--calibration".as_ref(), cal.as_os_str()]), shipped);
+    // A prohibitive cost: nothing is worth changing.
+    write("20");
+    assert_eq!(edits(&["--calibration".as_ref(), cal.as_os_str()]), 0);
 }

@@ -29,7 +29,6 @@ use unspin::input::{open_inputs, Document, InputOptions, Inputs};
 
 use unspin::decode::{Decoder, Model};
 use unspin::detect::Scorer;
-use unspin::restore::Restorer;
 
 use super::Global;
 
@@ -69,9 +68,26 @@ pub fn scorer(global: &Global) -> anyhow::Result<Scorer> {
     Ok(Scorer::new(decoder(global)?))
 }
 
-/// The restorer the global flags ask for.
-pub fn restorer(global: &Global) -> anyhow::Result<Restorer> {
-    Ok(Restorer::new(decoder(global)?))
+/// Reads a calibration saved by `unspin calibrate`, warning when it was
+/// fitted with another lexicon or language model.
+pub fn load_calibration(
+    path: &std::path::Path,
+    lexicon_hash: &str,
+    lm: &str,
+) -> anyhow::Result<unspin::detect::CalibrationFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| unspin::Error::io(path, e))?;
+    let file = unspin::detect::CalibrationFile::parse(&path.display().to_string(), &text)?;
+    if file.lexicon != lexicon_hash || file.lm != lm {
+        eprintln!(
+            "unspin: warning: {} was fitted with lexicon {} and language model {}, not {} and {}; its rates may be off (run `unspin calibrate` again)",
+            path.display(),
+            file.lexicon,
+            file.lm,
+            lexicon_hash,
+            lm
+        );
+    }
+    Ok(file)
 }
 
 /// Documents per worker thread in one window.

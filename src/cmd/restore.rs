@@ -17,7 +17,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::Value;
 use unspin::input::Document;
-use unspin::restore::{Edit, Restored};
+use unspin::restore::{Edit, Restored, Restorer};
 
 use super::{Global, EXIT_ERROR};
 use crate::cmd::common::{self, input_path, mirrored, Color, InputArgs, Progress};
@@ -44,6 +44,11 @@ pub struct RestoreArgs {
     /// Only make edits at least this sure (0..1).
     #[arg(long, default_value_t = 0.0, value_name = "X")]
     pub min_confidence: f32,
+    /// Use the restorer's change cost from this calibration (from `unspin
+    /// calibrate`), fitted so that clean text of that kind keeps its words:
+    /// the shipped one is set for modern news.
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
     /// Colour in the diff view.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
@@ -123,7 +128,13 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let format = args.format.unwrap_or(RestoreFormat::Text);
     let inputs = args.input.open()?;
     let pool = args.input.pool()?;
-    let restorer = common::restorer(global)?.min_confidence(args.min_confidence);
+    let mut decoder = common::decoder(global)?;
+    if let Some(path) = &args.calibration {
+        let hash = decoder.lexicon().content_hash();
+        let file = common::load_calibration(path, &hash, decoder.lm().name())?;
+        decoder = decoder.with_params(file.restore_params());
+    }
+    let restorer = Restorer::new(decoder).min_confidence(args.min_confidence);
     let color = args.out.is_none() && args.color.enabled();
     let out_field = args.out_field.clone().unwrap_or_else(|| args.input.text_field.clone());
     let render = Render { jsonl, format, color, out_field, edits: args.edits };

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
-use unspin::detect::{CalibrationFile, FlaggedSpan, Label, Report};
+use unspin::detect::{FlaggedSpan, Label, Report};
 use unspin::input::Document;
 
 use super::{Global, EXIT_ERROR, EXIT_NEGATIVE};
@@ -214,28 +214,6 @@ impl JsonArray {
     }
 }
 
-/// Reads a calibration saved by `unspin calibrate`, warning when it was
-/// fitted with another lexicon or language model.
-fn load_calibration(
-    path: &std::path::Path,
-    lexicon_hash: &str,
-    lm: &str,
-) -> anyhow::Result<CalibrationFile> {
-    let text = std::fs::read_to_string(path).map_err(|e| unspin::Error::io(path, e))?;
-    let file = CalibrationFile::parse(&path.display().to_string(), &text)?;
-    if file.lexicon != lexicon_hash || file.lm != lm {
-        eprintln!(
-            "unspin: warning: {} was fitted with lexicon {} and language model {}, not {} and {}; its rates may be off (run `unspin calibrate` again)",
-            path.display(),
-            file.lexicon,
-            file.lm,
-            lexicon_hash,
-            lm
-        );
-    }
-    Ok(file)
-}
-
 /// Runs `unspin score`.
 pub fn run(global: &Global, args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let inputs = args.input.open()?;
@@ -243,7 +221,7 @@ pub fn run(global: &Global, args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let mut scorer = common::scorer(global)?;
     let hash = scorer.decoder().lexicon().content_hash();
     if let Some(path) = &args.calibration {
-        let file = load_calibration(path, &hash, scorer.decoder().lm().name())?;
+        let file = common::load_calibration(path, &hash, scorer.decoder().lm().name())?;
         scorer = scorer.with_calibration(file.calibration());
     }
     let color = args.color.enabled();
