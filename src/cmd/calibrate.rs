@@ -71,6 +71,10 @@ pub struct CalibrateArgs {
     /// Documents shorter than this many words are left out.
     #[arg(long, default_value_t = 50)]
     pub min_words: usize,
+    /// Use at most this many documents (the first ones of that length):
+    /// each is kept in memory with a spun copy per rate.
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub max_documents: usize,
     /// Seed of the synthetic spinner.
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
@@ -84,6 +88,12 @@ pub fn run(global: &Global, args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     if !(args.clean_quantile > 0.0 && args.clean_quantile <= 1.0) {
         anyhow::bail!("--clean-quantile: {} is not in (0, 1]", args.clean_quantile);
     }
+    if args.max_documents < MIN_DOCUMENTS {
+        anyhow::bail!(
+            "--max-documents: {} is fewer than the {MIN_DOCUMENTS} needed",
+            args.max_documents
+        );
+    }
     let inputs = args.input.open()?;
     let pool = args.input.pool()?;
     let decoder = common::decoder(global)?;
@@ -94,35 +104,27 @@ pub fn run(global: &Global, args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let words = |text: &str| {
         unspin::tokenize(text).iter().filter(|t| t.kind == unspin::TokenKind::Word).count()
     };
-    common::for_each_window(
-        inputs,
-        &pool,
-        |doc| {
-            if !doc.is_ok() {
-                return None;
-            }
-            let mut text = String::with_capacity(doc.text.len());
-            let mut at = 0;
-            for r in &doc.boilerplate {
-                text.push_str(&doc.text[at..r.start]);
-                at = r.end;
-            }
-            text.push_str(&doc.text[at..]);
-            let n = words(&text);
-            Some((text, n))
-        },
-        |window| {
-            for (doc, kept) in window {
-                progress.document(&doc);
-                match kept {
-                    Some((text, n)) if n >= args.min_words => docs.push((doc.source, text)),
-                    Some(_) => short += 1,
-                    None => {}
-                }
-            }
-            Ok(())
-        },
-    )?;
+    for doc in inputs {
+        progress.document(&doc);
+        if !doc.is_ok() {
+            continue;
+        }
+        let mut text = String::with_capacity(doc.text.len());
+        let mut at = 0;
+        for r in &doc.boilerplate {
+            text.push_str(&doc.text[at..r.start]);
+            at = r.end;
+        }
+        text.push_str(&doc.text[at..]);
+        if words(&text) < args.min_words {
+            short += 1;
+            continue;
+        }
+        docs.push((doc.source, text));
+        if docs.len() == args.max_documents {
+            break;
+        }
+    }
     let failed = progress.errors;
     let usable = format!("{} usable, {short} shorter than {} words", docs.len(), args.min_words);
     if docs.len() < MIN_DOCUMENTS {
