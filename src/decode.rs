@@ -289,9 +289,64 @@ struct Doc<'t> {
     /// Each sentence's LM ids, computed on first need.
     sentences: Vec<std::cell::OnceCell<Sentence>>,
     cache: Option<DocCache>,
+    /// The pre-check's language-model scores from the first pass, for the
+    /// adaptive second pass (None when there is no second pass, or the
+    /// document has too many spans to keep them).
+    memo: Option<std::cell::RefCell<Memo>>,
     /// The scanner's number of each token's normalized form, and the
     /// scanner's generation they belong to ([`WordIdCache`] keys on them).
     numbers: Numbers,
+}
+
+/// The most lexicon matches a document may have for the pre-check to keep
+/// its first pass's scores (about 200 bytes each) for the second pass.
+const MEMO_MAX_MATCHES: usize = 200_000;
+
+/// What the pre-check computed in the first pass that does not depend on
+/// the settings a second pass changes (the prior and the change cost enter
+/// only through the channel, which is added afresh): per span, the observed
+/// words' window score, and its candidates' stage-1 and window scores as
+/// far as they were computed. Flat arrays, so that keeping them costs the
+/// first pass no allocation per span.
+#[derive(Debug, Default)]
+struct Memo {
+    /// Per match: index into `kept`/`start` plus one; 0 when not seen.
+    at: Vec<u32>,
+    /// Per memoized span: the observed words' window score, NaN when they
+    /// were fast-accepted.
+    kept: Vec<f32>,
+    /// Per memoized span: where its candidates start in the arrays below
+    /// (they end where the next span's start).
+    start: Vec<u32>,
+    /// The candidates the lexicon gave, in its order.
+    cands: Vec<RawCandidate>,
+    /// Each candidate's first word in the left context (cache included);
+    /// NaN for a candidate the model cannot score.
+    first: Vec<f32>,
+    /// Each candidate's whole window; NaN until computed.
+    window: Vec<f32>,
+}
+
+impl Memo {
+    /// The memoized span of match `k`: its index.
+    fn get(&self, k: usize) -> Option<usize> {
+        self.at[k].checked_sub(1).map(|i| i as usize)
+    }
+
+    /// The candidate range of memoized span `i`.
+    fn range(&self, i: usize) -> Range<usize> {
+        let end = self.start.get(i + 1).map_or(self.cands.len(), |&e| e as usize);
+        self.start[i] as usize..end
+    }
+
+    /// Starts memoizing match `k` (after every earlier span is complete).
+    fn push(&mut self, k: usize, kept: f32) -> usize {
+        let i = self.kept.len();
+        self.at[k] = i as u32 + 1;
+        self.kept.push(kept);
+        self.start.push(self.cands.len() as u32);
+        i
+    }
 }
 
 /// A scan's word numbers ([`Scanner::word_numbers`]) and their generation.
@@ -308,6 +363,7 @@ struct DocView<'a> {
     tokens: &'a [Token],
     matches: &'a [crate::lexicon::Match],
     cache: Option<&'a DocCache>,
+    memo: Option<&'a std::cell::RefCell<Memo>>,
 }
 
 thread_local! {
@@ -538,7 +594,12 @@ impl Decoder {
             let all: Vec<&Sentence> = sentences.iter().filter_map(|c| c.get()).collect();
             DocCache::count(&all, self.params.cache_weight)
         });
+        let memo =
+            (self.params.adaptive_rate.is_some() && matches.len() <= MEMO_MAX_MATCHES).then(|| {
+                std::cell::RefCell::new(Memo { at: vec![0; matches.len()], ..Memo::default() })
+            });
         Doc {
+            memo,
             text,
             tokens,
             matches,
@@ -581,7 +642,7 @@ impl Decoder {
             let cache = doc.cache.as_ref();
             SCRATCH.with(|scratch| {
                 let scratch = &mut *scratch.borrow_mut();
-                let view = DocView { tokens, matches, cache };
+                let view = DocView { tokens, matches, cache, memo: doc.memo.as_ref() };
                 let prepared = self.precheck(sentence, view, &arcs, scratch, &mut analysis);
                 if prepared.is_empty() {
                 } else if self.params.joint {
@@ -744,7 +805,7 @@ impl Decoder {
         scratch: &mut Scratch,
         analysis: &mut Analysis,
     ) -> Vec<Arc<'_>> {
-        let DocView { tokens, matches, cache } = doc;
+        let DocView { tokens, matches, cache, memo } = doc;
         let p = &self.params;
         let units = &sentence.units;
         let base = units.first().map_or(0, |u| u.token);
@@ -760,6 +821,8 @@ impl Decoder {
         let mut out = Vec::new();
         let mut cands = Vec::new();
         let mut merged = Vec::new();
+        // A second pass reads the first pass's scores where it can.
+        let mut memo = memo.map(|m| m.borrow_mut());
         // Starts loading the n-grams the fast accept of arc `k` reads, one
         // arc ahead, so that its cache misses overlap the work on this one.
         let warm = |k: usize| {
@@ -793,13 +856,22 @@ impl Decoder {
             // The left context, resolved once for the observed words and
             // every candidate.
             let left = self.context(w2, w1);
-            let kept = if let [o] = *observed {
+            let memoized = memo.as_ref().and_then(|mm| mm.get(k));
+            let kept = if let Some(i) = memoized {
+                match memo.as_ref().map(|mm| mm.kept[i]) {
+                    Some(kept) if !kept.is_nan() => kept,
+                    _ => continue,
+                }
+            } else if let [o] = *observed {
                 // Fast accept: a word the model has seen in this very n-gram
                 // on both sides reads as written; spinners' swaps rarely do.
                 let (l, after_o) = self.step(&left, w1, o);
                 let r = self.lm.lookup_in(&after_o, after[0]);
                 let order = p.fast_accept_order;
                 if order > 0 && l.order >= order && r.order >= order {
+                    if let Some(mm) = memo.as_mut() {
+                        mm.push(k, f32::NAN);
+                    }
                     continue;
                 }
                 // The window's sum, in the window's order.
@@ -812,29 +884,56 @@ impl Decoder {
                 self.window(w2, w1, observed, after, cache.map(|c| (c, true)))
             };
             let cand_cache = cache.map(|c| (c, false));
-            self.lexicon.raw_candidates_into(m, p.precheck_candidates, &mut merged, &mut cands);
-
-            // Candidates come ranked (P(spun | original) · P(original) for
-            // the shipped lexicon): score the first few in context.
-            // Stage 1: the first word in the left context, plus the channel;
-            // stage 2: the best few with the whole window.
             let channel_base = self.channel_base();
-            for c in cands.iter().take(p.precheck_candidates) {
-                if let Some(&w) = self.cand_ids(c).first() {
-                    self.lm.prefetch_in(&left, w);
-                }
-            }
             scored.clear();
-            scored.extend(cands.iter().take(p.precheck_candidates).enumerate().filter_map(
-                |(ci, c)| {
-                    let ids = self.cand_ids(c);
-                    if ids.is_empty() || ids.iter().any(|&w| !self.lm.is_known(w)) {
-                        return None;
+            // The memoized candidates of this span: (memo index, range).
+            let entry = if let Some(i) = memoized {
+                let mm = memo.as_ref().expect("memoized");
+                let range = mm.range(i);
+                cands.clear();
+                cands.extend_from_slice(&mm.cands[range.clone()]);
+                for (ci, c) in cands.iter().enumerate() {
+                    let first = mm.first[range.start + ci];
+                    if !first.is_nan() {
+                        scored.push((first + self.channel_with(channel_base, c), ci, first));
                     }
-                    let first = mix(cand_cache, ids[0], self.lm.score_in(&left, ids[0]));
-                    Some((first + self.channel_with(channel_base, c), ci, first))
-                },
-            ));
+                }
+                Some(range.start)
+            } else {
+                self.lexicon.raw_candidates_into(m, p.precheck_candidates, &mut merged, &mut cands);
+                cands.truncate(p.precheck_candidates);
+                // Candidates come ranked (P(spun | original) · P(original)
+                // for the shipped lexicon): score the first few in context.
+                // Stage 1: the first word in the left context, plus the
+                // channel; stage 2: the best few with the whole window.
+                for c in &cands {
+                    if let Some(&w) = self.cand_ids(c).first() {
+                        self.lm.prefetch_in(&left, w);
+                    }
+                }
+                let base = memo.as_mut().map(|mm| {
+                    mm.push(k, kept);
+                    mm.cands.extend_from_slice(&cands);
+                    let n = mm.cands.len();
+                    mm.window.resize(n, f32::NAN);
+                    mm.first.len()
+                });
+                for (ci, c) in cands.iter().enumerate() {
+                    let ids = self.cand_ids(c);
+                    let first = if ids.is_empty() || ids.iter().any(|&w| !self.lm.is_known(w)) {
+                        f32::NAN
+                    } else {
+                        mix(cand_cache, ids[0], self.lm.score_in(&left, ids[0]))
+                    };
+                    if let Some(mm) = memo.as_mut() {
+                        mm.first.push(first);
+                    }
+                    if !first.is_nan() {
+                        scored.push((first + self.channel_with(channel_base, c), ci, first));
+                    }
+                }
+                base
+            };
             scored.sort_by(|a, b| b.0.total_cmp(&a.0));
             // A span next to another spun one gets the follow bonus in the
             // lattice; give it the same room here.
@@ -864,8 +963,19 @@ impl Decoder {
                     break;
                 }
                 let c = &cands[*ci];
-                *score = self.window_rest(*first, w1, self.cand_ids(c), after, cand_cache)
-                    + self.channel_with(channel_base, c);
+                let slot = entry.map(|base| base + *ci);
+                let known = slot.and_then(|j| memo.as_ref().map(|mm| mm.window[j]));
+                let window = match known {
+                    Some(w) if !w.is_nan() => w,
+                    _ => {
+                        let w = self.window_rest(*first, w1, self.cand_ids(c), after, cand_cache);
+                        if let (Some(j), Some(mm)) = (slot, memo.as_mut()) {
+                            mm.window[j] = w;
+                        }
+                        w
+                    }
+                };
+                *score = window + self.channel_with(channel_base, c);
                 close |= *score - kept >= -room;
             }
             if !close {
@@ -1358,6 +1468,34 @@ mod tests {
     fn decoder(params: Params) -> Decoder {
         Decoder::new(Lexicon::embedded(), Model::Static(LanguageModel::embedded()))
             .with_params(params)
+    }
+
+    #[test]
+    fn a_second_pass_decodes_the_same_with_the_first_pass_memo() {
+        // Spun at about a third, so the second pass admits spans the first
+        // rejected and reads scores it never computed.
+        let text = "The two sides agreed to a discontinuance of threats on Sunday, \
+            and barrier and knowledge authorities said insight sharing would go on. \
+            The administration officials indicated the arrangement was delicate, \
+            and unfamiliar rivals were not asked to connect the gatherings.";
+        let first = decoder(Params::restore());
+        for (prior_rate, change_cost) in [(0.3, 0.8), (0.1, 1.05), (0.4, 0.5)] {
+            let second = first.clone().with_params(Params {
+                prior_rate,
+                change_cost,
+                adaptive_rate: None,
+                ..Params::restore()
+            });
+            let doc = first.prepare(text, &[]);
+            let pass1 = first.decode(&doc);
+            assert!(doc.memo.as_ref().is_some_and(|m| !m.borrow().kept.is_empty()));
+            let with_memo = second.decode(&doc);
+            let mut fresh = first.prepare(text, &[]);
+            fresh.memo = None;
+            let without = second.decode(&fresh);
+            assert_eq!(with_memo.spans, without.spans, "prior {prior_rate}");
+            assert!(!pass1.spans.is_empty());
+        }
     }
 
     fn cand(sources: Sources) -> RawCandidate {
