@@ -470,25 +470,37 @@ impl Decoder {
     /// lines: neither counted, nor scored, nor restored).
     pub fn analyze(&self, text: &str, exclude: &[Range<usize>]) -> Analysis {
         let doc = self.prepare(text, exclude);
-        let mut analysis = self.decode(&doc);
-        if let Some(scale) = self.params.adaptive_rate {
-            // A document that reads as heavily spun gets a second pass with
-            // its own estimated rate as the prior: in such a text, a
-            // doubtful word is more likely a swap than in clean prose. The
-            // prepared document (tokens, matches, sentences) serves both.
-            let raw = crate::detect::Scorer::raw_rate(&analysis);
-            let estimate = (scale * raw).min(0.4);
-            if estimate > self.params.prior_rate {
-                let mut params = self.params.clone();
-                params.prior_rate = estimate;
-                params.adaptive_rate = None;
-                if let Some((rate, cost)) = self.params.heavy_change_cost {
-                    if estimate >= rate {
-                        params.change_cost = cost;
-                    }
+        let Some(scale) = self.params.adaptive_rate else {
+            let mut analysis = self.decode(&doc);
+            analysis.tokens = doc.tokens;
+            return analysis;
+        };
+        // A document that reads as heavily spun gets a second pass with
+        // its own estimated rate as the prior: in such a text, a doubtful
+        // word is more likely a swap than in clean prose. The prepared
+        // document (tokens, matches, sentences, the pre-check's scores)
+        // serves both. The estimate comes from the first pass's spans each
+        // decided on its own, before any lattice: a document that gets a
+        // second pass never needs the first pass's lattice.
+        let (mut analysis, pending) = self.decode_deferred(&doc);
+        let raw = if self.params.joint {
+            self.local_raw_rate(&analysis, &pending)
+        } else {
+            crate::detect::Scorer::raw_rate(&analysis)
+        };
+        let estimate = (scale * raw).min(0.4);
+        if estimate > self.params.prior_rate {
+            let mut params = self.params.clone();
+            params.prior_rate = estimate;
+            params.adaptive_rate = None;
+            if let Some((rate, cost)) = self.params.heavy_change_cost {
+                if estimate >= rate {
+                    params.change_cost = cost;
                 }
-                analysis = self.clone().with_params(params).decode(&doc);
             }
+            analysis = self.clone().with_params(params).decode(&doc);
+        } else {
+            self.finish(&doc, &mut analysis, pending);
         }
         analysis.tokens = doc.tokens;
         analysis
@@ -617,8 +629,70 @@ impl Decoder {
     /// One decoding pass over a prepared document with this decoder's
     /// settings (the analysis comes without its tokens).
     fn decode(&self, doc: &Doc<'_>) -> Analysis {
+        let (mut analysis, pending) = self.decode_with(doc, false);
+        debug_assert!(pending.is_empty());
+        analysis.spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+        analysis
+    }
+
+    /// A pass that runs every sentence's pre-check but leaves its lattice
+    /// for later ([`Decoder::finish`]): the sentences with spans to decide
+    /// and their arcs. The spans are not yet in order (arcs point into them).
+    fn decode_deferred<'d>(&'d self, doc: &Doc<'_>) -> (Analysis, Vec<(usize, Vec<Arc<'d>>)>) {
+        self.decode_with(doc, self.params.joint)
+    }
+
+    /// Runs the lattices [`Decoder::decode_deferred`] left, then puts the
+    /// spans in order.
+    fn finish(&self, doc: &Doc<'_>, analysis: &mut Analysis, pending: Vec<(usize, Vec<Arc<'_>>)>) {
+        let cache = doc.cache.as_ref();
+        SCRATCH.with(|scratch| {
+            let scratch = &mut *scratch.borrow_mut();
+            for (k, arcs) in &pending {
+                let sentence = doc.sentences[*k].get().expect("pre-checked sentence");
+                self.viterbi(sentence, arcs, cache, scratch, analysis);
+            }
+        });
+        analysis.spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    }
+
+    /// The raw spin rate ([`crate::detect::Scorer::raw_rate`]) the deferred
+    /// spans give when each is decided on its own, as
+    /// [`Decoder::choose_locally`] decides them, without marking them.
+    fn local_raw_rate(&self, analysis: &Analysis, pending: &[(usize, Vec<Arc<'_>>)]) -> f32 {
+        if analysis.words == 0 {
+            return 0.0;
+        }
+        let slope = self.params.confidence_slope;
+        let mut order: Vec<(f32, usize)> = Vec::new();
+        let mut covered: Vec<bool> = Vec::new();
+        let mut flagged = 0.0f32;
+        for (_, arcs) in pending {
+            order.clear();
+            order.extend(arcs.iter().enumerate().map(|(i, a)| (analysis.spans[a.span_ix].gain, i)));
+            order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            covered.clear();
+            covered.resize(arcs.iter().map(|a| a.last).max().unwrap_or(0), false);
+            for &(gain, i) in &order {
+                let a = &arcs[i];
+                if gain > 0.0 && !covered[a.first..a.last].contains(&true) {
+                    covered[a.first..a.last].fill(true);
+                    flagged += logistic(slope * gain) * analysis.spans[a.span_ix].words as f32;
+                }
+            }
+        }
+        flagged / analysis.words as f32
+    }
+
+    /// One pass; with `defer`, the lattices are left to the caller.
+    fn decode_with<'d>(
+        &'d self,
+        doc: &Doc<'_>,
+        defer: bool,
+    ) -> (Analysis, Vec<(usize, Vec<Arc<'d>>)>) {
         let Doc { text, tokens, matches, protected, bounds, start, order, sentences, .. } = doc;
         let mut analysis = Analysis { words: doc.words, ..Default::default() };
+        let mut pending = Vec::new();
         let mut spinnable = vec![false; tokens.len()];
         let by_first = |t: usize| &order[start[t] as usize..start[t + 1] as usize];
         let mut arcs = Vec::new();
@@ -645,6 +719,8 @@ impl Decoder {
                 let view = DocView { tokens, matches, cache, memo: doc.memo.as_ref() };
                 let prepared = self.precheck(sentence, view, &arcs, scratch, &mut analysis);
                 if prepared.is_empty() {
+                } else if defer {
+                    pending.push((k, prepared));
                 } else if self.params.joint {
                     self.viterbi(sentence, &prepared, cache, scratch, &mut analysis);
                 } else {
@@ -657,8 +733,7 @@ impl Decoder {
             .enumerate()
             .filter(|(i, t)| spinnable[*i] && t.kind == TokenKind::Word)
             .count();
-        analysis.spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
-        analysis
+        (analysis, pending)
     }
 
     /// LM ids of the observed word tokens of a sentence.
@@ -1496,6 +1571,26 @@ mod tests {
             assert_eq!(with_memo.spans, without.spans, "prior {prior_rate}");
             assert!(!pass1.spans.is_empty());
         }
+    }
+
+    #[test]
+    fn the_deferred_estimate_is_the_local_choice_rate() {
+        // With as many windows as lattice candidates, the joint pre-check
+        // is the local one's, so the estimate from the deferred arcs must be
+        // the raw rate of deciding each span on its own.
+        let text = "Barrier and knowledge authorities said insight sharing would go on, \
+            and the administration indicated the arrangement was delicate. \
+            The two sides agreed to a discontinuance of threats on Sunday.";
+        let p = Params { window_candidates: 6, lattice_candidates: 6, ..Params::restore() };
+        let joint = decoder(p.clone());
+        let doc = joint.prepare(text, &[]);
+        let (analysis, pending) = joint.decode_deferred(&doc);
+        assert!(!pending.is_empty());
+        let local = decoder(Params { joint: false, ..p });
+        let doc2 = local.prepare(text, &[]);
+        let want = crate::detect::Scorer::raw_rate(&local.decode(&doc2));
+        assert!(want > 0.0);
+        assert!((joint.local_raw_rate(&analysis, &pending) - want).abs() < 1e-6);
     }
 
     fn cand(sources: Sources) -> RawCandidate {
