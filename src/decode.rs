@@ -325,8 +325,9 @@ struct Doc<'t> {
     /// Each sentence's LM ids, computed on first need.
     sentences: Vec<std::cell::OnceCell<Sentence>>,
     cache: Option<DocCache>,
-    /// The content words' vectors ([`Params::embed_weight`]).
-    embed: Option<DocEmbed>,
+    /// The content words' vectors ([`Params::embed_weight`]); boxed, since
+    /// its sums make it large and the detector never has one.
+    embed: Option<Box<DocEmbed>>,
     /// The scanner's number of each token's normalized form, and the
     /// scanner's generation they belong to ([`WordIdCache`] keys on them).
     numbers: Numbers,
@@ -480,13 +481,13 @@ impl Decoder {
                 if self.params.embed_refine {
                     if let Some(e) = &doc.embed {
                         let index = self.embed_index();
-                        doc.embed = Some(e.refined(&analysis, index, |w, out| {
+                        doc.embed = Some(Box::new(e.refined(&analysis, index, |w, out| {
                             let mut ids = Vec::new();
                             self.lm.ids(w, &mut ids);
                             if let [id] = ids[..] {
                                 out.push(id);
                             }
-                        }));
+                        })));
                     }
                 }
                 analysis = self.clone().with_params(params).decode(&doc);
@@ -598,7 +599,7 @@ impl Decoder {
         let cache = (self.params.cache_weight > 0.0 && !bounds.is_empty())
             .then(|| DocCache::count(&all_sentences(), self.params.cache_weight));
         let embed = (self.params.embed_weight > 0.0 && !bounds.is_empty())
-            .then(|| DocEmbed::new(&all_sentences(), &bounds, self.embed_index()));
+            .then(|| Box::new(DocEmbed::new(&all_sentences(), &bounds, self.embed_index())));
         Doc {
             text,
             tokens,
@@ -669,7 +670,7 @@ impl Decoder {
             let cache = doc.cache.as_ref();
             SCRATCH.with(|scratch| {
                 let scratch = &mut *scratch.borrow_mut();
-                let embed = doc.embed.as_ref().map(|e| (e, k));
+                let embed = doc.embed.as_deref().map(|e| (e, k));
                 let view = DocView { tokens, matches, cache, embed };
                 let prepared = self.precheck(sentence, view, &arcs, scratch, &mut analysis);
                 if prepared.is_empty() {
@@ -905,11 +906,10 @@ impl Decoder {
             };
             let cand_cache = cache.map(|c| (c, false));
             self.lexicon.raw_candidates_into(m, p.precheck_candidates, &mut merged, &mut cands);
-            let n_cands = cands.len().min(p.precheck_candidates);
             // The embedding term of each candidate: how much better it fits
-            // the span's context than the observed words do.
+            // the span's context than the observed words do (none without
+            // the embedding: `bonus` reads 0).
             embed_bonus.clear();
-            embed_bonus.resize(n_cands, 0.0);
             if let Some((e, k)) = embed {
                 // The context: the document without this sentence, computed
                 // for the sentence's first span that needs it.
@@ -919,12 +919,14 @@ impl Decoder {
                 });
                 if ready {
                     let obs = self.embed_similarity(embed_ctx, observed);
-                    for (b, c) in embed_bonus.iter_mut().zip(&cands) {
+                    embed_bonus.extend(cands.iter().take(p.precheck_candidates).map(|c| {
                         let s = self.embed_similarity(embed_ctx, self.cand_ids(c));
-                        *b = p.embed_weight * (s - obs);
-                    }
+                        p.embed_weight * (s - obs)
+                    }));
                 }
             }
+            let embed_bonus = &*embed_bonus;
+            let bonus = |ci: usize| embed_bonus.get(ci).copied().unwrap_or(0.0);
 
             // Candidates come ranked (P(spun | original) · P(original) for
             // the shipped lexicon): score the first few in context.
@@ -944,7 +946,7 @@ impl Decoder {
                         return None;
                     }
                     let first = mix(cand_cache, ids[0], self.lm.score_in(&left, ids[0]));
-                    let fixed = self.channel_with(channel_base, c) + embed_bonus[ci];
+                    let fixed = self.channel_with(channel_base, c) + bonus(ci);
                     Some((first + fixed, ci, first))
                 },
             ));
@@ -979,7 +981,7 @@ impl Decoder {
                 let c = &cands[*ci];
                 *score = self.window_rest(*first, w1, self.cand_ids(c), after, cand_cache)
                     + self.channel_with(channel_base, c)
-                    + embed_bonus[*ci];
+                    + bonus(*ci);
                 close |= *score - kept >= -room;
             }
             if !close {
@@ -1018,7 +1020,7 @@ impl Decoder {
                         sources: c.sources,
                         weight: c.weight,
                         ids: self.cand_ids(c),
-                        channel: self.channel(c) + embed_bonus[ci],
+                        channel: self.channel(c) + bonus(ci),
                     }
                 })
                 .collect();
