@@ -10,11 +10,14 @@
 //!   thesauri (Moby, WordNet) and embedded in the binary; its scanner finds
 //!   every lexicon phrase in a token stream;
 //! * [`lm`]: an n-gram language model of clean English that says which
-//!   candidate fits the context.
+//!   candidate fits the context;
+//! * [`embed`]: word vectors (GloVe) that say which candidate fits the
+//!   topic of the rest of the document, beyond the trigram model's reach.
 #![deny(missing_docs)]
 
 pub mod decode;
 pub mod detect;
+pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod input;

@@ -122,13 +122,25 @@ fn spun_paragraph_is_detected_and_partly_restored() {
 #[test]
 fn restorer_prefers_originals_the_document_uses_elsewhere() {
     // "surrenders" is a thesaurus swap of "sales"; without the document
-    // cache the language model alone prefers another candidate.
+    // cache (and without the embedding context, which knows the document
+    // is about sales too) the language model alone prefers another
+    // candidate.
     let text = "Sales rose in the quarter. The surrenders of the firm fell sharply this \
                 year, and sales of cars fell too.";
-    let with_cache = Restorer::new(decoder()).restore(text, &[]).text;
+    let restore = |cache_weight: f32, embed_weight: f32| {
+        let params = unspin::decode::Params {
+            cache_weight,
+            embed_weight,
+            ..unspin::decode::Params::restore()
+        };
+        Restorer::new(decoder().with_params(params)).restore(text, &[]).text
+    };
+    let defaults = unspin::decode::Params::restore();
+    let with_cache = restore(defaults.cache_weight, 0.0);
     assert!(with_cache.contains("The sales of the firm"), "{with_cache}");
-    let params = unspin::decode::Params { cache_weight: 0.0, ..unspin::decode::Params::restore() };
-    let without = Restorer::new(decoder().with_params(params)).restore(text, &[]).text;
+    let with_embedding = restore(0.0, defaults.embed_weight);
+    assert!(with_embedding.contains("The sales of the firm"), "{with_embedding}");
+    let without = restore(0.0, 0.0);
     assert!(!without.contains("The sales of the firm"), "{without}");
 }
 

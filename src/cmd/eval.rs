@@ -84,6 +84,22 @@ pub struct EvalArgs {
     /// Restorer: factor on the channel weight of weak links only.
     #[arg(long)]
     pub weak_link_scale: Option<f32>,
+    /// Restorer: weight of the word-embedding context fit (0: off).
+    #[arg(long)]
+    pub embed_weight: Option<f32>,
+    /// Restorer: in the adaptive second pass, the embedding context comes
+    /// from the first pass's restoration.
+    #[arg(long)]
+    pub embed_refine: Option<bool>,
+    /// Restorer: share of the generic direction taken out of an embedding
+    /// context.
+    #[arg(long)]
+    pub embed_center: Option<f32>,
+    /// Detector: weight of the word-embedding context fit (0, the
+    /// default: off); the detector takes the restorer's centring.
+    #[arg(long)]
+    pub detect_embed_weight: Option<f32>,
+
     /// Report on the calibration split instead of the test split (for
     /// choosing settings without looking at the test split).
     #[arg(long)]
@@ -169,6 +185,16 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     if let Some(x) = args.weak_link_scale {
         params.weak_link_scale = x;
     }
+    if let Some(x) = args.embed_weight {
+        params.embed_weight = x;
+    }
+    if let Some(x) = args.embed_refine {
+        params.embed_refine = x;
+    }
+    if let Some(x) = args.embed_center {
+        params.embed_center = x;
+    }
+
     if let Some(x) = &args.heavy_change_cost {
         params.heavy_change_cost = match x.split_once(',') {
             _ if x == "none" => None,
@@ -181,6 +207,10 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     }
     let mut detect_params = Params::detect();
     apply(&mut detect_params);
+    if let Some(x) = args.detect_embed_weight {
+        detect_params.embed_weight = x;
+        detect_params.embed_center = params.embed_center;
+    }
     if args.diagnose {
         let lex = base.lexicon();
         for (k, rate) in args.rates.iter().enumerate() {

@@ -458,7 +458,7 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         ));
     }
     out.push_str(&format!(
-        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{}, adaptive prior {:?}, second-pass change cost {}, document cache {}, weak links ×{}. Detector: prior rate {}, change cost {}, candidates {}/{}, {}, adaptive prior {:?}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
+        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{}, adaptive prior {:?}, second-pass change cost {}, document cache {}, weak links ×{}, {}. Detector: prior rate {}, change cost {}, candidates {}/{}, {}, adaptive prior {:?}{}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
         params.prior_rate,
         params.channel_scale,
         params.change_cost,
@@ -472,17 +472,33 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
             .map_or("unchanged".to_string(), |(r, c)| format!("{c} from an estimated rate of {r}")),
         params.cache_weight,
         params.weak_link_scale,
+        embedding(params),
         detect.prior_rate,
         detect.change_cost,
         detect.precheck_candidates,
         detect.window_candidates,
         if detect.joint { "spans decided jointly" } else { "spans decided each on its own" },
         detect.adaptive_rate,
+        if detect.embed_weight > 0.0 { format!(", {}", embedding(detect)) } else { String::new() },
         cal.rate_slope,
         cal.rate_intercept,
         cal.threshold
     ));
     out
+}
+
+/// The embedding-context settings, in words.
+fn embedding(p: &Params) -> String {
+    if p.embed_weight > 0.0 {
+        format!(
+            "embedding context λ {} (generic direction ×{} out{})",
+            p.embed_weight,
+            p.embed_center,
+            if p.embed_refine { ", refined in the second pass" } else { "" }
+        )
+    } else {
+        "no embedding context".to_string()
+    }
 }
 
 /// Where the true originals of a spun split's swaps rank among the
