@@ -55,6 +55,7 @@ fn embedded_model_matches_sphinxbase() {
     let mut by_order = [0usize; 4];
     let mut backed_off = 0;
     let mut worst = (0.0f32, String::new());
+    let mut total_err = 0.0f32;
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split('\t').collect();
         assert_eq!(f.len(), 4, "{line:?}");
@@ -71,6 +72,7 @@ fn embedded_model_matches_sphinxbase() {
             backed_off += 1;
         }
         let err = (hit.log10 - want).abs();
+        total_err += err;
         if err > worst.0 {
             worst = (err, line.to_string());
         }
@@ -81,7 +83,14 @@ fn embedded_model_matches_sphinxbase() {
         by_order[3] >= 30 && by_order[2] >= 30 && by_order[1] >= 30 && backed_off >= 60,
         "a poor mix: {by_order:?} by order, {backed_off} backed off"
     );
-    assert!(worst.0 < 0.01, "off by {} on {:?}", worst.0, worst.1);
+    // Our bins are sphinxbase's requantized to 8 bits (src/lm/quant.rs), so
+    // answers move a little: 0.0034 log10 on average over these rows, and
+    // 0.0206 at most ("the united states", a trigram at -0.0526 between
+    // bins 0.042 apart). With sphinxbase's own 16-bit bins the largest
+    // difference was 4.3e-5.
+    assert!(worst.0 < 0.03, "off by {} on {:?}", worst.0, worst.1);
+    let mean = total_err / rows as f32;
+    assert!(mean < 0.006, "off by {mean} on average");
 }
 
 #[test]
@@ -331,11 +340,18 @@ fn version_1_models_are_refused_with_a_rebuild_hint() {
 }
 
 /// So is one from before the ordered tables with displacements (format
-/// version 2): its slots look valid, but a version 3 lookup would stop
+/// version 2): its slots look valid, but a later version's lookup would stop
 /// early in them and miss n-grams.
 #[test]
 fn version_2_models_are_refused_with_a_rebuild_hint() {
     old_version_is_refused_with_a_rebuild_hint(2);
+}
+
+/// And one with version 3's wider slots and 16-bit bins, which a version 4
+/// reader would misread.
+#[test]
+fn version_3_models_are_refused_with_a_rebuild_hint() {
+    old_version_is_refused_with_a_rebuild_hint(3);
 }
 
 fn old_version_is_refused_with_a_rebuild_hint(version: u32) {

@@ -15,10 +15,10 @@
 //! * Pruning (`min_count`): bigrams and trigrams seen fewer times are
 //!   dropped, and each context's back-off weight is recomputed so that its
 //!   distribution still sums to one. Unigrams are never pruned.
-//! * Storage: probabilities and back-off weights go in the same 16-bit bin
-//!   tables as the Sphinx model: exact values when there are at most 65,536
-//!   distinct ones, else a uniform grid (error ≤ range / 131,070, about
-//!   1e-4 in log10).
+//! * Storage: probabilities and back-off weights go in bin tables of at
+//!   most 256 values, as the Sphinx model's do: exact values when there are
+//!   at most 256 distinct ones, else the optimal 1-D k-means of the values,
+//!   one weight per n-gram ([`super::quant`]).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -26,6 +26,7 @@ use std::io::Write;
 use crate::error::Result;
 
 use super::format::{self, BigramRecord, ModelParts, TrigramRecord, MAX_BINS};
+use super::quant::Quantizer;
 use super::{words, WordId};
 
 const BOS: &str = "<s>";
@@ -397,35 +398,20 @@ impl LmBuilder {
     }
 }
 
-/// A quantizer table: exact values when few, else a uniform grid.
+/// A quantizer table for one kind of value: every n-gram's value weighs 1.
 struct Bins {
     values: Vec<f32>,
-    /// For a grid: (low, step).
-    grid: Option<(f32, f32)>,
+    quantizer: Quantizer,
 }
 
 impl Bins {
     fn new(xs: impl Iterator<Item = f32>) -> Bins {
-        let mut values: Vec<f32> = xs.collect();
-        values.sort_unstable_by(f32::total_cmp);
-        values.dedup();
-        if values.is_empty() {
-            return Bins { values: vec![0.0], grid: None };
-        }
-        if values.len() <= MAX_BINS {
-            return Bins { values, grid: None };
-        }
-        let (lo, hi) = (values[0], values[values.len() - 1]);
-        let step = (hi - lo) / (MAX_BINS - 1) as f32;
-        let values = (0..MAX_BINS).map(|i| lo + step * i as f32).collect();
-        Bins { values, grid: Some((lo, step)) }
+        let quantizer = Quantizer::new(xs.map(|x| (x, 1.0)), MAX_BINS);
+        Bins { values: quantizer.values.clone(), quantizer }
     }
 
-    fn bin(&self, x: f32) -> u16 {
-        match self.grid {
-            Some((lo, step)) => ((x - lo) / step).round().clamp(0.0, (MAX_BINS - 1) as f32) as u16,
-            None => self.values.binary_search_by(|v| v.total_cmp(&x)).unwrap_or(0) as u16,
-        }
+    fn bin(&self, x: f32) -> u8 {
+        self.quantizer.bin(x)
     }
 }
 
@@ -444,13 +430,15 @@ mod tests {
     }
 
     #[test]
-    fn bins_exact_and_grid() {
+    fn bins_exact_or_quantized() {
         let b = Bins::new([-1.0f32, -2.0, -1.0].into_iter());
         assert_eq!(b.values, vec![-2.0, -1.0]);
         assert_eq!(b.bin(-1.0), 1);
+        // 100,000 values spread evenly over 100 log10 units: 256 bins
+        // about 0.39 apart.
         let many = Bins::new((0..100_000).map(|i| -(i as f32) / 1000.0));
         assert_eq!(many.values.len(), MAX_BINS);
         let x = -12.3456;
-        assert!((many.values[many.bin(x) as usize] - x).abs() < 1e-3);
+        assert!((many.values[many.bin(x) as usize] - x).abs() < 0.25);
     }
 }

@@ -41,13 +41,18 @@
 //! unigram's. Each table's runs are ordered by home slot and every slot
 //! says how far it is from its home, so a probe for an absent n-gram stops
 //! about where it would have been (3–4 slots) rather than at the end of
-//! the run (13). The tables keep 27- and 28-bit fingerprints, not the
-//! keys, so an absent n-gram is taken for a present one with probability
-//! about 6e-9 (bigram) or 3e-9 (trigram) per query (see
-//! [`format`](mod@format)).
+//! the run (13). To keep the tables small (21 MB: bulk runs are bound by
+//! their cache misses), a slot holds a 19- or 20-bit fingerprint, not the
+//! key, and one-byte bins for its values: an absent n-gram is taken for a
+//! present one with probability about 1.6e-6 (bigram) or 7.9e-7 (trigram)
+//! per query, and probabilities are requantized to 256 values per table,
+//! which moves an answer by 0.003 log10 on average (0.06 at most over our
+//! own texts; see [`format`](mod@format), [`quant`] and
+//! `lexicon/lm/README.md`).
 
 pub mod build;
 pub mod format;
+pub mod quant;
 pub mod sphinx;
 pub mod words;
 
@@ -212,9 +217,24 @@ pub struct LanguageModel {
     bigrams: TableInfo,
     trigrams: TableInfo,
     unigrams: Vec<Unigram>,
-    bigram_probs: Vec<f32>,
-    bigram_backoffs: Vec<f32>,
-    trigram_probs: Vec<f32>,
+    /// The bin tables, padded to 256 so that a slot's byte indexes them
+    /// with no bounds check (a bin past the file's table, which the writer
+    /// never makes, reads as the unknown-word floor or a back-off of 0).
+    bigram_probs: Box<Bins>,
+    bigram_backoffs: Box<Bins>,
+    trigram_probs: Box<Bins>,
+}
+
+/// A bin table indexed by a slot's byte.
+type Bins = [f32; format::MAX_BINS];
+
+/// `values` padded with `fill` to a full bin table.
+fn bins(values: Vec<f32>, fill: f32) -> Box<Bins> {
+    let mut out = Box::new([fill; format::MAX_BINS]);
+    for (o, v) in out.iter_mut().zip(values) {
+        *o = v;
+    }
+    out
 }
 
 /// Open addressing over the vocabulary: slot → id + 1 (0: empty), at
@@ -391,9 +411,12 @@ impl LanguageModel {
             .collect();
         Ok(LanguageModel {
             name: name.to_string(),
-            bigram_probs: format::read_f32s(section(Section::BigramProbs)),
-            bigram_backoffs: format::read_f32s(section(Section::BigramBackoffs)),
-            trigram_probs: format::read_f32s(section(Section::TrigramProbs)),
+            bigram_probs: bins(format::read_f32s(section(Section::BigramProbs)), header.unk_log10),
+            bigram_backoffs: bins(format::read_f32s(section(Section::BigramBackoffs)), 0.0),
+            trigram_probs: bins(
+                format::read_f32s(section(Section::TrigramProbs)),
+                header.unk_log10,
+            ),
             bigrams,
             trigrams,
             unigrams,
@@ -548,7 +571,7 @@ impl LanguageModel {
             let bytes = self.data.bytes();
             let trigrams_follow = match self.bigram(bytes, w2, w1) {
                 Some(slot) => {
-                    ctx.bo21 = self.bigram_backoffs.get(slot.backoff_bin()).copied().unwrap_or(0.0);
+                    ctx.bo21 = self.bigram_backoffs[slot.backoff_bin()];
                     slot.is_context()
                 }
                 // A model in which some trigram's context is no bigram
@@ -580,8 +603,8 @@ impl LanguageModel {
             return Lookup { log10, order: 3 };
         }
         if let Some(slot) = self.bigram(bytes, ctx.w1, w) {
-            let p = self.bigram_probs.get(slot.prob_bin()).copied();
-            return Lookup { log10: p.unwrap_or(self.header.unk_log10) + ctx.bo21, order: 2 };
+            let p = self.bigram_probs[slot.prob_bin()];
+            return Lookup { log10: p + ctx.bo21, order: 2 };
         }
         Lookup { log10: u.prob + bo1 + ctx.bo21, order: 1 }
     }
@@ -605,8 +628,7 @@ impl LanguageModel {
             return (Lookup { log10: u.prob, order: 1 }, next);
         };
         let bigram = self.bigram(bytes, ctx.w1, w);
-        next.bo21 = bigram
-            .map_or(0.0, |b| self.bigram_backoffs.get(b.backoff_bin()).copied().unwrap_or(0.0));
+        next.bo21 = bigram.map_or(0.0, |b| self.bigram_backoffs[b.backoff_bin()]);
         let trigrams_follow = match bigram {
             Some(b) => b.is_context(),
             None => !self.header.contexts_are_bigrams,
@@ -618,11 +640,8 @@ impl LanguageModel {
             return (Lookup { log10, order: 3 }, next);
         }
         if let Some(slot) = bigram {
-            let p = self.bigram_probs.get(slot.prob_bin()).copied();
-            return (
-                Lookup { log10: p.unwrap_or(self.header.unk_log10) + ctx.bo21, order: 2 },
-                next,
-            );
+            let p = self.bigram_probs[slot.prob_bin()];
+            return (Lookup { log10: p + ctx.bo21, order: 2 }, next);
         }
         (Lookup { log10: u.prob + bo1 + ctx.bo21, order: 1 }, next)
     }
@@ -692,8 +711,7 @@ impl LanguageModel {
         let h = format::trigram_hash(context, w);
         let s =
             find::<{ format::TRIGRAM_SLOT }>(bytes, &self.trigrams, h, format::TRIGRAM_KEY_MASK)?;
-        let bin = u16::from_le_bytes([s[4], s[5]]) as usize;
-        Some(self.trigram_probs.get(bin).copied().unwrap_or(self.header.unk_log10))
+        Some(self.trigram_probs[s[format::KEY_BYTES] as usize])
     }
 
     /// The slot of bigram (w1 w), if the model has it.
@@ -816,23 +834,22 @@ fn find<'a, const W: usize>(
     format::probe(slots, home, fp, mask)
 }
 
-/// A bigram's slot: key word, probability bin, back-off bin.
+/// A bigram's slot: key word (3 bytes), probability bin, back-off bin.
 #[derive(Clone, Copy)]
 struct BigramSlot([u8; format::BIGRAM_SLOT]);
 
 impl BigramSlot {
     fn prob_bin(self) -> usize {
-        u16::from_le_bytes([self.0[4], self.0[5]]) as usize
+        self.0[format::KEY_BYTES] as usize
     }
 
     fn backoff_bin(self) -> usize {
-        u16::from_le_bytes([self.0[6], self.0[7]]) as usize
+        self.0[format::KEY_BYTES + 1] as usize
     }
 
     /// True if some trigram has this bigram as its context.
     fn is_context(self) -> bool {
-        let word = u32::from_le_bytes([self.0[0], self.0[1], self.0[2], self.0[3]]);
-        word & format::BIGRAM_IS_CONTEXT != 0
+        format::key_word(&self.0) & format::BIGRAM_IS_CONTEXT != 0
     }
 }
 
