@@ -115,29 +115,27 @@ fn calibrate_needs_enough_documents() {
     assert!(stderr.contains("5 usable documents") && stderr.contains("at least 20"), "{stderr}");
 }
 
+/// A calibration file as JSON, with the fields a test varies.
+fn cal_json(format: &str, threshold: &str, lexicon: &str, cost: &str) -> String {
+    format!(
+        r#"{{"format": "{format}", "rate_slope": 1, "rate_intercept": 0,
+           "threshold": {threshold}, "short_doc_margin": 0.1, "score_slope": 300,
+           "heavy_rate": 0.2, "documents": 30, "rates": [0.1], "clean_quantile": 0.995,
+           "restore_change_cost": {cost}, "lexicon": "{lexicon}", "lm": "embedded"}}"#
+    )
+}
+
 #[test]
 fn score_rejects_a_bad_calibration_file_by_name() {
     let tmp = tempfile::tempdir().unwrap();
     let bad = tmp.path().join("bad.cal.json");
     for (content, want) in [
-        ("not json", "not a calibration file"),
-        (r#"{"format": "other/9"}"#, "not a calibration file"),
-        (
-            r#"{"format": "unspin-calibration/2", "rate_slope": 1, "rate_intercept": 0,
-               "threshold": 0.05, "short_doc_margin": 0.1, "score_slope": 300,
-               "heavy_rate": 0.2, "documents": 30, "rates": [0.1], "clean_quantile": 0.995,
-               "lexicon": "x", "lm": "embedded"}"#,
-            "calibration format",
-        ),
-        (
-            r#"{"format": "unspin-calibration/1", "rate_slope": 1, "rate_intercept": 0,
-               "threshold": 7, "short_doc_margin": 0.1, "score_slope": 300,
-               "heavy_rate": 0.2, "documents": 30, "rates": [0.1], "clean_quantile": 0.995,
-               "lexicon": "x", "lm": "embedded"}"#,
-            "threshold is 7",
-        ),
+        ("not json".to_string(), "not a calibration file"),
+        (r#"{"format": "other/9"}"#.to_string(), "not a calibration file"),
+        (cal_json("unspin-calibration/2", "0.05", "x", "null"), "calibration format"),
+        (cal_json("unspin-calibration/1", "7", "x", "null"), "threshold is 7"),
     ] {
-        std::fs::write(&bad, content).unwrap();
+        std::fs::write(&bad, &content).unwrap();
         let out = unspin()
             .args(["score", "--calibration"])
             .arg(&bad)
@@ -149,14 +147,8 @@ fn score_rejects_a_bad_calibration_file_by_name() {
         assert!(stderr.contains("bad.cal.json") && stderr.contains(want), "{want}: {stderr}");
     }
     // A file fitted with another lexicon is used, with a warning.
-    std::fs::write(
-        &bad,
-        r#"{"format": "unspin-calibration/1", "rate_slope": 1, "rate_intercept": 0,
-           "threshold": 0.05, "short_doc_margin": 0.1, "score_slope": 300,
-           "heavy_rate": 0.2, "documents": 30, "rates": [0.1], "clean_quantile": 0.995,
-           "lexicon": "0000000000000000", "lm": "embedded"}"#,
-    )
-    .unwrap();
+    std::fs::write(&bad, cal_json("unspin-calibration/1", "0.05", "0000000000000000", "null"))
+        .unwrap();
     let out = unspin()
         .args(["score", "--calibration"])
         .arg(&bad)
@@ -173,16 +165,7 @@ fn restore_takes_the_change_cost_of_a_calibration() {
     let tmp = tempfile::tempdir().unwrap();
     let cal = tmp.path().join("strict.cal.json");
     let write = |cost: &str| {
-        std::fs::write(
-            &cal,
-            format!(
-                r#"{{"format": "unspin-calibration/1", "rate_slope": 1, "rate_intercept": 0,
-                   "threshold": 0.05, "short_doc_margin": 0.1, "score_slope": 300,
-                   "heavy_rate": 0.2, "documents": 30, "rates": [0.1], "clean_quantile": 0.995,
-                   "restore_change_cost": {cost}, "lexicon": "x", "lm": "embedded"}}"#
-            ),
-        )
-        .unwrap();
+        std::fs::write(&cal, cal_json("unspin-calibration/1", "0.05", "x", cost)).unwrap();
     };
     let edits = |extra: &[&std::ffi::OsStr]| {
         let out = unspin()
