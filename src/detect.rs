@@ -76,7 +76,7 @@ pub struct Report {
 }
 
 /// Maps raw evidence to a spin rate and a score.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     /// spin_rate = max(0, rate_slope · raw + rate_intercept), where raw is
     /// the confidence-weighted share of words in flagged spans.
@@ -121,18 +121,9 @@ pub const CALIBRATION_FORMAT: &str = "unspin-calibration/1";
 pub struct CalibrationFile {
     /// Always [`CALIBRATION_FORMAT`].
     pub format: String,
-    /// See [`Calibration::rate_slope`].
-    pub rate_slope: f32,
-    /// See [`Calibration::rate_intercept`].
-    pub rate_intercept: f32,
-    /// See [`Calibration::threshold`].
-    pub threshold: f32,
-    /// See [`Calibration::short_doc_margin`].
-    pub short_doc_margin: f32,
-    /// See [`Calibration::score_slope`].
-    pub score_slope: f32,
-    /// See [`Calibration::heavy_rate`].
-    pub heavy_rate: f32,
+    /// The numbers, saved as fields of this object.
+    #[serde(flatten)]
+    pub calibration: Calibration,
     /// Clean documents it was fitted on.
     pub documents: usize,
     /// Synthetic spin rates it was fitted on.
@@ -151,18 +142,6 @@ pub struct CalibrationFile {
 }
 
 impl CalibrationFile {
-    /// The calibration it holds.
-    pub fn calibration(&self) -> Calibration {
-        Calibration {
-            rate_slope: self.rate_slope,
-            rate_intercept: self.rate_intercept,
-            threshold: self.threshold,
-            short_doc_margin: self.short_doc_margin,
-            score_slope: self.score_slope,
-            heavy_rate: self.heavy_rate,
-        }
-    }
-
     /// The restorer's settings for this kind of text (see
     /// [`restore_params`]).
     pub fn restore_params(&self) -> Params {
@@ -180,13 +159,14 @@ impl CalibrationFile {
                 f.format
             )));
         }
+        let c = &f.calibration;
         let checks = [
-            ("rate_slope", f.rate_slope, 0.0, 100.0),
-            ("rate_intercept", f.rate_intercept, -10.0, 10.0),
-            ("threshold", f.threshold, 0.0, 1.0),
-            ("short_doc_margin", f.short_doc_margin, 0.0, 10.0),
-            ("score_slope", f.score_slope, 0.001, 1e6),
-            ("heavy_rate", f.heavy_rate, 0.0, 1.0),
+            ("rate_slope", c.rate_slope, 0.0, 100.0),
+            ("rate_intercept", c.rate_intercept, -10.0, 10.0),
+            ("threshold", c.threshold, 0.0, 1.0),
+            ("short_doc_margin", c.short_doc_margin, 0.0, 10.0),
+            ("score_slope", c.score_slope, 0.001, 1e6),
+            ("heavy_rate", c.heavy_rate, 0.0, 1.0),
         ];
         for (field, v, lo, hi) in checks {
             if !v.is_finite() || v < lo || v > hi {
@@ -198,7 +178,7 @@ impl CalibrationFile {
                 return Err(bad(format!("restore_change_cost is {v}, outside 0..=20")));
             }
         }
-        if f.rate_slope == 0.0 {
+        if c.rate_slope == 0.0 {
             return Err(bad("rate_slope is 0: every document would get the same rate".into()));
         }
         Ok(f)
@@ -316,15 +296,14 @@ mod tests {
     use super::*;
 
     fn file() -> CalibrationFile {
-        let c = Calibration::default();
         CalibrationFile {
             format: CALIBRATION_FORMAT.to_string(),
-            rate_slope: 1.5,
-            rate_intercept: -0.2,
-            threshold: 0.1,
-            short_doc_margin: c.short_doc_margin,
-            score_slope: c.score_slope,
-            heavy_rate: c.heavy_rate,
+            calibration: Calibration {
+                rate_slope: 1.5,
+                rate_intercept: -0.2,
+                threshold: 0.1,
+                ..Calibration::default()
+            },
             documents: 40,
             rates: vec![0.05, 0.1],
             clean_quantile: 0.995,
@@ -340,7 +319,7 @@ mod tests {
         let text = serde_json::to_string(&f).unwrap();
         let back = CalibrationFile::parse("x.json", &text).unwrap();
         assert_eq!(back, f);
-        let c = back.calibration();
+        let c = &back.calibration;
         assert_eq!((c.rate_slope, c.rate_intercept, c.threshold), (1.5, -0.2, 0.1));
         let p = back.restore_params();
         let shipped = Params::restore();
@@ -397,7 +376,7 @@ mod tests {
             crate::decode::Model::Static(crate::LanguageModel::embedded()),
         ));
         assert_eq!(scorer.report(text, &a).label, Label::Light);
-        let lenient = scorer.with_calibration(file().calibration());
+        let lenient = scorer.with_calibration(file().calibration);
         assert_eq!(lenient.report(text, &a).label, Label::Clean);
     }
 }

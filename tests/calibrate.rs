@@ -125,6 +125,16 @@ fn cal_json(format: &str, threshold: &str, lexicon: &str, cost: &str) -> String 
     )
 }
 
+/// `unspin score --calibration FILE` over the clean example.
+fn score_with_calibration(file: &std::path::Path) -> std::process::Output {
+    unspin()
+        .args(["score", "--calibration"])
+        .arg(file)
+        .arg("examples/clean-news.txt")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn score_rejects_a_bad_calibration_file_by_name() {
     let tmp = tempfile::tempdir().unwrap();
@@ -136,12 +146,7 @@ fn score_rejects_a_bad_calibration_file_by_name() {
         (cal_json("unspin-calibration/1", "7", "x", "null"), "threshold is 7"),
     ] {
         std::fs::write(&bad, &content).unwrap();
-        let out = unspin()
-            .args(["score", "--calibration"])
-            .arg(&bad)
-            .arg("examples/clean-news.txt")
-            .output()
-            .unwrap();
+        let out = score_with_calibration(&bad);
         assert_eq!(out.status.code(), Some(2), "{content}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("bad.cal.json") && stderr.contains(want), "{want}: {stderr}");
@@ -149,12 +154,7 @@ fn score_rejects_a_bad_calibration_file_by_name() {
     // A file fitted with another lexicon is used, with a warning.
     std::fs::write(&bad, cal_json("unspin-calibration/1", "0.05", "0000000000000000", "null"))
         .unwrap();
-    let out = unspin()
-        .args(["score", "--calibration"])
-        .arg(&bad)
-        .arg("examples/clean-news.txt")
-        .output()
-        .unwrap();
+    let out = score_with_calibration(&bad);
     assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("warning") && stderr.contains("0000000000000000"), "{stderr}");

@@ -181,12 +181,7 @@ pub fn run(global: &Global, args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let cal = eval::fit_calibration(&cases, &outcomes, args.clean_quantile);
     let file = CalibrationFile {
         format: CALIBRATION_FORMAT.to_string(),
-        rate_slope: cal.rate_slope,
-        rate_intercept: cal.rate_intercept,
-        threshold: cal.threshold,
-        short_doc_margin: cal.short_doc_margin,
-        score_slope: cal.score_slope,
-        heavy_rate: cal.heavy_rate,
+        calibration: cal.clone(),
         documents: cases.len(),
         rates: args.rates.clone(),
         clean_quantile: args.clean_quantile,

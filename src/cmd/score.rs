@@ -222,7 +222,7 @@ pub fn run(global: &Global, args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let hash = scorer.decoder().lexicon().content_hash();
     if let Some(path) = &args.calibration {
         let file = common::load_calibration(path, &hash, scorer.decoder().lm().name())?;
-        scorer = scorer.with_calibration(file.calibration());
+        scorer = scorer.with_calibration(file.calibration);
     }
     let color = args.color.enabled();
     let stdout = std::io::stdout();
