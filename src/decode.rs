@@ -43,6 +43,11 @@ pub struct Params {
     pub follow_rate: f32,
     /// Candidates per span that the local pre-check scores.
     pub precheck_candidates: usize,
+    /// Candidates per span that the pre-check scores in the adaptive
+    /// second pass (at least `precheck_candidates`): a document that reads
+    /// as spun is worth weighing originals the lexicon ranks lower, and
+    /// clean text, which rarely gets a second pass, pays nothing for it.
+    pub adaptive_candidates: usize,
     /// Candidates per span that enter the lattice.
     pub lattice_candidates: usize,
     /// A span enters the lattice only if its best candidate's local score
@@ -118,6 +123,7 @@ impl Default for Params {
             change_cost: 1.25,
             follow_rate: 0.05,
             precheck_candidates: 16,
+            adaptive_candidates: 32,
             lattice_candidates: 8,
             precheck_margin: 1.0,
             beam: 6,
@@ -359,6 +365,9 @@ struct Memo {
     start: Vec<u32>,
     /// The candidates the lexicon gave, in its order.
     cands: Vec<RawCandidate>,
+    /// How many candidates per span the filling pass asked the lexicon
+    /// for: a span with fewer has no more.
+    limit: usize,
     /// Each candidate's first word in the left context (cache included);
     /// NaN for a candidate the model cannot score.
     first: Vec<f32>,
@@ -540,6 +549,7 @@ impl Decoder {
             let mut params = self.params.clone();
             params.prior_rate = estimate;
             params.adaptive_rate = None;
+            params.precheck_candidates = params.precheck_candidates.max(params.adaptive_candidates);
             if let Some((rate, cost)) = self.params.heavy_change_cost {
                 if estimate >= rate {
                     params.change_cost = cost;
@@ -673,7 +683,11 @@ impl Decoder {
             .then(|| Box::new(DocEmbed::new(&all_sentences(), &bounds, self.embed_index())));
         let memo =
             (self.params.adaptive_rate.is_some() && matches.len() <= MEMO_MAX_MATCHES).then(|| {
-                std::cell::RefCell::new(Memo { at: vec![0; matches.len()], ..Memo::default() })
+                std::cell::RefCell::new(Memo {
+                    at: vec![0; matches.len()],
+                    limit: self.params.precheck_candidates,
+                    ..Memo::default()
+                })
             });
         Doc {
             memo,
@@ -998,6 +1012,7 @@ impl Decoder {
         let bos = self.lm.bos();
         let mut out = Vec::new();
         let mut cands = Vec::new();
+        let mut more = Vec::new();
         let mut merged = Vec::new();
         // A second pass reads the first pass's scores where it can.
         let mut memo = memo.map(|m| m.borrow_mut());
@@ -1066,10 +1081,25 @@ impl Decoder {
             };
             let cand_cache = cache.map(|c| (c, false));
             let channel_base = self.channel_base();
+            // How many of the candidates have their scores in the memo.
+            let mut stored = 0;
             if let Some(i) = memoized {
                 let mm = memo.as_ref().expect("memoized");
                 cands.clear();
                 cands.extend_from_slice(&mm.cands[mm.range(i)]);
+                stored = cands.len();
+                // A second pass that weighs more candidates than the first
+                // reads the rest from the lexicon (its lists are ranked, so
+                // the first ones are the memo's).
+                if stored == mm.limit && p.precheck_candidates > stored {
+                    self.lexicon.raw_candidates_into(
+                        m,
+                        p.precheck_candidates,
+                        &mut merged,
+                        &mut more,
+                    );
+                    cands.extend_from_slice(more.get(stored..).unwrap_or_default());
+                }
             } else {
                 self.lexicon.raw_candidates_into(m, p.precheck_candidates, &mut merged, &mut cands);
                 cands.truncate(p.precheck_candidates);
@@ -1097,13 +1127,28 @@ impl Decoder {
             let embed_bonus = &*embed_bonus;
             let bonus = |ci: usize| embed_bonus.get(ci).copied().unwrap_or(0.0);
 
+            // Stage 1 of a candidate: its first word in the left context
+            // (NaN if the model cannot score it).
+            let stage1 = |c: &RawCandidate| {
+                let ids = self.cand_ids(c);
+                if ids.is_empty() || ids.iter().any(|&w| !self.lm.is_known(w)) {
+                    f32::NAN
+                } else {
+                    mix(cand_cache, ids[0], self.lm.score_in(&left, ids[0]))
+                }
+            };
             scored.clear();
             // Where this span's candidates sit in the memo's arrays.
             let entry = if let Some(i) = memoized {
                 let mm = memo.as_ref().expect("memoized");
                 let range = mm.range(i);
+                for c in &cands[stored..] {
+                    if let Some(&w) = self.cand_ids(c).first() {
+                        self.lm.prefetch_in(&left, w);
+                    }
+                }
                 for (ci, c) in cands.iter().enumerate() {
-                    let first = mm.first[range.start + ci];
+                    let first = if ci < stored { mm.first[range.start + ci] } else { stage1(c) };
                     if !first.is_nan() {
                         let fixed = self.channel_with(channel_base, c) + bonus(ci);
                         scored.push((first + fixed, ci, first));
@@ -1127,13 +1172,9 @@ impl Decoder {
                     mm.window.resize(n, f32::NAN);
                     mm.first.len()
                 });
+                stored = cands.len();
                 for (ci, c) in cands.iter().enumerate() {
-                    let ids = self.cand_ids(c);
-                    let first = if ids.is_empty() || ids.iter().any(|&w| !self.lm.is_known(w)) {
-                        f32::NAN
-                    } else {
-                        mix(cand_cache, ids[0], self.lm.score_in(&left, ids[0]))
-                    };
+                    let first = stage1(c);
                     if let Some(mm) = memo.as_mut() {
                         mm.first.push(first);
                     }
@@ -1173,7 +1214,7 @@ impl Decoder {
                     break;
                 }
                 let c = &cands[*ci];
-                let slot = entry.map(|base| base + *ci);
+                let slot = entry.filter(|_| *ci < stored).map(|base| base + *ci);
                 let known = slot.and_then(|j| memo.as_ref().map(|mm| mm.window[j]));
                 let window = match known {
                     Some(w) if !w.is_nan() => w,
@@ -1771,17 +1812,21 @@ mod tests {
     #[test]
     fn a_second_pass_decodes_the_same_with_the_first_pass_memo() {
         // Spun at about a third, so the second pass admits spans the first
-        // rejected and reads scores it never computed.
+        // rejected and reads scores it never computed, and weighs more
+        // candidates than the first pass memoized.
         let text = "The two sides agreed to a discontinuance of threats on Sunday, \
             and barrier and knowledge authorities said insight sharing would go on. \
             The administration officials indicated the arrangement was delicate, \
-            and unfamiliar rivals were not asked to connect the gatherings.";
+            and unfamiliar rivals were not asked to connect the gatherings. \
+            The bank said its annual fits rose by a fifth, and the offshoot \
+            in lending was circulated to shareholders on Monday.";
         let first = decoder(Params::restore());
         for (prior_rate, change_cost) in [(0.3, 0.8), (0.1, 1.05), (0.4, 0.5)] {
             let second = first.clone().with_params(Params {
                 prior_rate,
                 change_cost,
                 adaptive_rate: None,
+                precheck_candidates: Params::restore().adaptive_candidates,
                 ..Params::restore()
             });
             let doc = first.prepare(text, &[]);

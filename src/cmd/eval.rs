@@ -48,6 +48,9 @@ pub struct EvalArgs {
     /// Decoder: candidates scored per span.
     #[arg(long)]
     pub precheck_candidates: Option<usize>,
+    /// Restorer: candidates scored per span in the adaptive second pass.
+    #[arg(long)]
+    pub adaptive_candidates: Option<usize>,
     /// Decoder: candidates per span in the lattice.
     #[arg(long)]
     pub lattice_candidates: Option<usize>,
@@ -179,6 +182,9 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     let mut params = Params::restore();
     apply(&mut params);
     // Restorer only (the detector does not use them).
+    if let Some(x) = args.adaptive_candidates {
+        params.adaptive_candidates = x;
+    }
     if let Some(x) = args.cache_weight {
         params.cache_weight = x;
     }
