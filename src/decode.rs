@@ -113,6 +113,12 @@ pub struct Params {
     /// favoured changes everywhere (false edits rose with exact
     /// restorations); at 1 and above it turns against them.
     pub embed_center: f32,
+    /// How many times a span's own sentence (its content words outside
+    /// the span) counts in the span's embedding context, against once for
+    /// each word of the rest of the document: the words around a swap say
+    /// most about what it replaced, and a lone sentence gets a context.
+    /// 0: the document without the sentence only.
+    pub embed_sentence: u32,
 }
 
 impl Default for Params {
@@ -139,6 +145,7 @@ impl Default for Params {
             embed_weight: 8.0,
             embed_refine: true,
             embed_center: 0.95,
+            embed_sentence: 8,
         }
     }
 }
@@ -1110,12 +1117,19 @@ impl Decoder {
             // rebuilds the context from the first pass's restoration.
             embed_bonus.clear();
             if let Some((e, k)) = embed {
-                // The context: the document without this sentence, computed
-                // for the sentence's first span that needs it.
-                let ready = *embed_ready.get_or_insert_with(|| {
-                    let sum = e.context_sum(k);
-                    self.embed_index().context_into(&sum, p.embed_center, embed_ctx)
-                });
+                // The context: the document without this sentence (computed
+                // for the sentence's first span that needs it), and the
+                // sentence's own words other than the span's.
+                let index = self.embed_index();
+                let ready = if p.embed_sentence == 0 {
+                    *embed_ready.get_or_insert_with(|| {
+                        index.context_into(&e.context_sum(k), p.embed_center, embed_ctx)
+                    })
+                } else {
+                    // With the sentence's other words: one context per span.
+                    let sum = e.span_context_sum(k, observed, p.embed_sentence, index);
+                    index.context_into(&sum, p.embed_center, embed_ctx)
+                };
                 if ready {
                     let obs = self.embed_similarity(embed_ctx, observed);
                     embed_bonus.extend(cands.iter().map(|c| {
@@ -1728,6 +1742,29 @@ impl DocEmbed {
         }
         out
     }
+
+    /// The context of a span of sentence `k` whose words are `observed`:
+    /// the content words outside the sentence once, and the sentence's
+    /// other content words `weight` times ([`Params::embed_sentence`]).
+    fn span_context_sum(
+        &self,
+        k: usize,
+        observed: &[WordId],
+        weight: u32,
+        index: &EmbedIndex,
+    ) -> crate::embed::Sum {
+        let mut out = self.total;
+        if let Some((_, sentence)) = self.sentences.get(k) {
+            let mut others = *sentence;
+            // A span's words are single-id units, as the sums count them.
+            for v in observed.iter().filter_map(|&w| index.vector(w)) {
+                crate::embed::sub(&mut others, v);
+            }
+            crate::embed::sub_sum(&mut out, sentence);
+            crate::embed::add_scaled(&mut out, &others, weight as i32);
+        }
+        out
+    }
 }
 
 /// The document cache for a span's words, and whether they are the
@@ -1969,14 +2006,25 @@ mod tests {
     }
 
     #[test]
-    fn a_lone_sentence_has_no_embedding_context() {
-        // The context is the document without the sentence: nothing here,
-        // so the embedding term changes nothing.
-        let text = "Officials said US or Russian streams had not crossed into allied airspace.";
-        let with = decoder(Params::restore()).analyze(text, &[]);
-        let without = decoder(Params { embed_weight: 0.0, ..Params::restore() }).analyze(text, &[]);
+    fn a_lone_sentence_has_only_its_own_words_as_context() {
+        // Without the sentence's own words, the context is the document
+        // without the sentence: nothing here, so the embedding term changes
+        // nothing.
+        let text = "Officials said US or Russian streams escorted the bombers and \
+            had not crossed into allied airspace.";
+        let own = Params { embed_sentence: 0, ..Params::restore() };
+        let with = decoder(own.clone()).analyze(text, &[]);
+        let without = decoder(Params { embed_weight: 0.0, ..own }).analyze(text, &[]);
         assert!(!with.spans.is_empty());
         assert_eq!(with.spans, without.spans);
+        // With them, bombers and airspace say "jets".
+        let restored = |params: Params| {
+            let a = decoder(params).analyze(text, &[]);
+            a.chosen().map(|s| s.original.clone()).collect::<Vec<_>>()
+        };
+        assert!(!restored(Params { embed_weight: 0.0, ..Params::restore() })
+            .contains(&"jets".to_string()));
+        assert!(restored(Params::restore()).contains(&"jets".to_string()));
     }
 
     #[test]

@@ -371,6 +371,14 @@ pub fn add_sum(acc: &mut Sum, v: &Sum) {
     }
 }
 
+/// Adds `k` times the sum `v` to `acc`.
+#[inline]
+pub fn add_scaled(acc: &mut Sum, v: &Sum, k: i32) {
+    for d in 0..LANES {
+        acc[d] += k * v[d];
+    }
+}
+
 /// Subtracts the sum `v` from `acc`.
 #[inline]
 pub fn sub_sum(acc: &mut Sum, v: &Sum) {

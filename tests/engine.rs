@@ -232,10 +232,18 @@ fn restore_formats() {
     }
     let text = unspin().args(["restore", "examples/spun-news.txt"]).output().unwrap();
     assert_eq!(String::from_utf8(text.stdout).unwrap(), v["text"].as_str().unwrap());
-    // --min-confidence 1 makes no edit: the output is the input.
-    let none = unspin()
-        .args(["restore", "examples/spun-news.txt", "--min-confidence", "1"])
+    // --min-confidence X makes exactly the edits at least that sure.
+    let x = 0.999;
+    let sure = unspin()
+        .args(["restore", "examples/spun-news.txt", "--min-confidence", &x.to_string()])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8(none.stdout).unwrap(), input);
+    let mut want = input.clone();
+    for e in edits.iter().rev().filter(|e| e["confidence"].as_f64().unwrap() >= x) {
+        let (a, b) = (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
+        want.replace_range(a..b, e["new"].as_str().unwrap());
+    }
+    assert_ne!(want, input, "some edit is that sure");
+    assert!(edits.iter().any(|e| e["confidence"].as_f64().unwrap() < x), "and some less");
+    assert_eq!(String::from_utf8(sure.stdout).unwrap(), want);
 }

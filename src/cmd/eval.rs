@@ -98,6 +98,10 @@ pub struct EvalArgs {
     /// context.
     #[arg(long)]
     pub embed_center: Option<f32>,
+    /// Restorer: how many times a span's own sentence counts in its
+    /// embedding context (0: the rest of the document only).
+    #[arg(long)]
+    pub embed_sentence: Option<u32>,
     /// Detector: weight of the word-embedding context fit (0, the
     /// default: off); the detector takes the restorer's centring.
     #[arg(long)]
@@ -184,6 +188,9 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     // Restorer only (the detector does not use them).
     if let Some(x) = args.adaptive_candidates {
         params.adaptive_candidates = x;
+    }
+    if let Some(x) = args.embed_sentence {
+        params.embed_sentence = x;
     }
     if let Some(x) = args.cache_weight {
         params.cache_weight = x;

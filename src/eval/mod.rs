@@ -492,8 +492,9 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
 fn embedding(p: &Params) -> String {
     if p.embed_weight > 0.0 {
         format!(
-            "embedding context λ {} (generic direction ×{} out{})",
+            "embedding context λ {} (own sentence ×{}, generic direction ×{} out{})",
             p.embed_weight,
+            p.embed_sentence,
             p.embed_center,
             if p.embed_refine { ", refined in the second pass" } else { "" }
         )
