@@ -48,6 +48,10 @@ pub struct Params {
     /// as spun is worth weighing originals the lexicon ranks lower, and
     /// clean text, which rarely gets a second pass, pays nothing for it.
     pub adaptive_candidates: usize,
+    /// `fast_accept_order` in the adaptive second pass: in a document that
+    /// reads as spun, a swap that happens to form bigrams with both
+    /// neighbours is still worth checking.
+    pub adaptive_fast_accept_order: u8,
     /// Candidates per span that enter the lattice.
     pub lattice_candidates: usize,
     /// A span enters the lattice only if its best candidate's local score
@@ -130,6 +134,7 @@ impl Default for Params {
             follow_rate: 0.05,
             precheck_candidates: 16,
             adaptive_candidates: 32,
+            adaptive_fast_accept_order: 3,
             lattice_candidates: 8,
             precheck_margin: 1.0,
             beam: 6,
@@ -375,6 +380,9 @@ struct Memo {
     /// How many candidates per span the filling pass asked the lexicon
     /// for: a span with fewer has no more.
     limit: usize,
+    /// The filling pass's `fast_accept_order`: a pass that accepts less
+    /// checks the spans it accepted afresh.
+    fast_accept_order: u8,
     /// Each candidate's first word in the left context (cache included);
     /// NaN for a candidate the model cannot score.
     first: Vec<f32>,
@@ -557,6 +565,7 @@ impl Decoder {
             params.prior_rate = estimate;
             params.adaptive_rate = None;
             params.precheck_candidates = params.precheck_candidates.max(params.adaptive_candidates);
+            params.fast_accept_order = params.adaptive_fast_accept_order;
             if let Some((rate, cost)) = self.params.heavy_change_cost {
                 if estimate >= rate {
                     params.change_cost = cost;
@@ -693,6 +702,7 @@ impl Decoder {
                 std::cell::RefCell::new(Memo {
                     at: vec![0; matches.len()],
                     limit: self.params.precheck_candidates,
+                    fast_accept_order: self.params.fast_accept_order,
                     ..Memo::default()
                 })
             });
@@ -1059,7 +1069,14 @@ impl Decoder {
             // The left context, resolved once for the observed words and
             // every candidate.
             let left = self.context(w2, w1);
-            let memoized = memo.as_ref().and_then(|mm| mm.get(k));
+            // A span the memo's pass fast-accepted is checked afresh by a
+            // pass that accepts less (it is memoized again).
+            let memoized = memo.as_ref().and_then(|mm| {
+                let i = mm.get(k)?;
+                let stricter =
+                    p.fast_accept_order == 0 || p.fast_accept_order > mm.fast_accept_order;
+                (!(stricter && mm.kept[i].is_nan())).then_some(i)
+            });
             let kept = if let Some(i) = memoized {
                 match memo.as_ref().map(|mm| mm.kept[i]) {
                     Some(kept) if !kept.is_nan() => kept,
@@ -1849,8 +1866,9 @@ mod tests {
     #[test]
     fn a_second_pass_decodes_the_same_with_the_first_pass_memo() {
         // Spun at about a third, so the second pass admits spans the first
-        // rejected and reads scores it never computed, and weighs more
-        // candidates than the first pass memoized.
+        // rejected and reads scores it never computed, weighs more
+        // candidates than the first pass memoized, and checks words the
+        // first pass accepted as read.
         let text = "The two sides agreed to a discontinuance of threats on Sunday, \
             and barrier and knowledge authorities said insight sharing would go on. \
             The administration officials indicated the arrangement was delicate, \
@@ -1864,6 +1882,7 @@ mod tests {
                 change_cost,
                 adaptive_rate: None,
                 precheck_candidates: Params::restore().adaptive_candidates,
+                fast_accept_order: Params::restore().adaptive_fast_accept_order,
                 ..Params::restore()
             });
             let doc = first.prepare(text, &[]);
