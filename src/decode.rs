@@ -305,6 +305,33 @@ struct Scratch {
     embed_ctx: crate::embed::Context,
     /// The embedding term of each candidate of the span being checked.
     embed_bonus: Vec<f32>,
+    /// The observed words' lookups of the sentence being checked.
+    observed: Observed,
+}
+
+/// The language model's lookups along a sentence's observed words, each
+/// made at most once per sentence ([`Decoder::observed_lookup`]). The pre-check
+/// of neighbouring spans reads the same n-grams (a span's right context is
+/// the next one's left context and first word), and looking each up once
+/// gives the same numbers for fewer probes. Positions are those of
+/// [`Sentence::ids`], and one past the end for `</s>`.
+#[derive(Debug, Default)]
+struct Observed {
+    /// Per position: the context before it, once resolved.
+    ctx: Vec<Option<crate::lm::Context>>,
+    /// Per position: the lookup of its word in `ctx` (when set, the
+    /// context after it is set too).
+    look: Vec<Option<crate::lm::Lookup>>,
+}
+
+impl Observed {
+    /// Forgets the last sentence's lookups, for a sentence of `n` ids.
+    fn reset(&mut self, n: usize) {
+        self.ctx.clear();
+        self.ctx.resize(n + 2, None);
+        self.look.clear();
+        self.look.resize(n + 1, None);
+    }
 }
 
 /// A document prepared for decoding ([`Decoder::prepare`]): what no
@@ -879,11 +906,6 @@ impl Decoder {
         }
     }
 
-    /// log10 P(w | w2 w1) at the configured order.
-    fn prob(&self, w2: WordId, w1: WordId, w: WordId) -> f32 {
-        self.lm.score_in(&self.context(w2, w1), w)
-    }
-
     fn cand_ids(&self, c: &RawCandidate) -> &[WordId] {
         self.ids[c.origin.0 as usize][c.origin.1 as usize].get_or_init(|| {
             let mut buf = Vec::new();
@@ -972,6 +994,57 @@ impl Decoder {
         s
     }
 
+    /// The context before position `p` of the sentence `ids` (see
+    /// [`Observed`]), as [`context`](Decoder::context) resolves it.
+    fn observed_context(&self, obs: &mut Observed, ids: &[WordId], p: usize) -> crate::lm::Context {
+        if let Some(c) = obs.ctx[p] {
+            return c;
+        }
+        let (w2, w1) = ctx2(&ids[..p], self.lm.bos());
+        let c = self.context(w2, w1);
+        obs.ctx[p] = Some(c);
+        c
+    }
+
+    /// The lookup of the word at position `p` of the sentence `ids` (`</s>`
+    /// at `ids.len()`) after the words before it, as [`step`](Decoder::step)
+    /// makes it; resolves the context after it as well.
+    fn observed_lookup(&self, obs: &mut Observed, ids: &[WordId], p: usize) -> crate::lm::Lookup {
+        if let Some(l) = obs.look[p] {
+            return l;
+        }
+        let ctx = self.observed_context(obs, ids, p);
+        let w1 = if p > 0 { ids[p - 1] } else { self.lm.bos() };
+        let w = ids.get(p).copied().unwrap_or(self.lm.eos());
+        let (l, next) = self.step(&ctx, w1, w);
+        obs.look[p] = Some(l);
+        obs.ctx[p + 1] = Some(next);
+        l
+    }
+
+    /// [`window`](Decoder::window) over the sentence's own words: the `n`
+    /// ids from position `p` with `cache` mixed in, then the `n_after`
+    /// after them, summed in the same order.
+    fn observed_window(
+        &self,
+        obs: &mut Observed,
+        ids: &[WordId],
+        p: usize,
+        n: usize,
+        n_after: usize,
+        cache: Cache<'_>,
+    ) -> f32 {
+        let first = mix(cache, ids[p], self.observed_lookup(obs, ids, p).log10);
+        let mut s = 0.0;
+        for q in p + 1..p + n {
+            s += mix(cache, ids[q], self.observed_lookup(obs, ids, q).log10);
+        }
+        for q in p + n..p + n + n_after - 1 {
+            s += self.observed_lookup(obs, ids, q).log10;
+        }
+        first + (s + self.observed_lookup(obs, ids, p + n + n_after - 1).log10)
+    }
+
     /// Local pre-check: each span's candidates scored in the observed
     /// context; keeps spans whose best candidate comes close to the observed
     /// words, with their best few candidates.
@@ -987,7 +1060,9 @@ impl Decoder {
         let p = &self.params;
         let units = &sentence.units;
         let base = units.first().map_or(0, |u| u.token);
-        let Scratch { unit_index, scored, embed_ctx, embed_bonus, .. } = scratch;
+        let Scratch { unit_index, scored, embed_ctx, embed_bonus, observed: obs, .. } = scratch;
+        let ids = &sentence.ids;
+        obs.reset(ids.len());
         unit_index.clear();
         unit_index.resize(units.last().map_or(0, |u| u.token + 1 - base), usize::MAX);
         for (k, u) in units.iter().enumerate() {
@@ -1005,17 +1080,28 @@ impl Decoder {
         // computed yet).
         let mut embed_ready: Option<bool> = None;
         // Starts loading the n-grams the fast accept of arc `k` reads, one
-        // arc ahead, so that its cache misses overlap the work on this one.
-        let warm = |k: usize| {
+        // arc ahead, so that its cache misses overlap the work on this one:
+        // the lookups of the word at its position and the next one, those
+        // not asked for already (arcs come in text order, and positions
+        // below `warmed` were; the lookups themselves are made once, see
+        // `Observed`).
+        let mut warmed = 0;
+        let mut warm = |k: usize| {
             let m = &matches[k];
             let (Some(first), Some(last_incl)) = (unit_of(m.first), unit_of(m.last - 1)) else {
                 return;
             };
             if let [o] = *sentence.ids_of(first, last_incl + 1) {
+                let at = units[first].lo;
                 let (w2, w1) = sentence.before(first, bos);
                 let (after, _) = sentence.after(last_incl + 1, self.lm.eos());
-                self.lm.prefetch(w2, w1, o);
-                self.lm.prefetch(w1, o, after[0]);
+                if at >= warmed {
+                    self.lm.prefetch(w2, w1, o);
+                }
+                if at + 1 >= warmed {
+                    self.lm.prefetch(w1, o, after[0]);
+                }
+                warmed = warmed.max(at + 2);
             }
         };
         if let Some(&k) = arcs.first() {
@@ -1030,13 +1116,15 @@ impl Decoder {
                 continue;
             };
             let last = last_incl + 1;
-            let (w2, w1) = sentence.before(first, bos);
+            let w1 = sentence.before(first, bos).1;
             let (after_buf, n_after) = sentence.after(last, self.lm.eos());
             let after = &after_buf[..n_after];
             let observed = sentence.ids_of(first, last);
+            // Where the observed words start in the sentence's ids.
+            let at = units[first].lo;
             // The left context, resolved once for the observed words and
             // every candidate.
-            let left = self.context(w2, w1);
+            let left = self.observed_context(obs, ids, at);
             let memoized = memo.as_ref().and_then(|mm| mm.get(k));
             let kept = if let Some(i) = memoized {
                 match memo.as_ref().map(|mm| mm.kept[i]) {
@@ -1046,8 +1134,8 @@ impl Decoder {
             } else if let [o] = *observed {
                 // Fast accept: a word the model has seen in this very n-gram
                 // on both sides reads as written; spinners' swaps rarely do.
-                let (l, after_o) = self.step(&left, w1, o);
-                let r = self.lm.lookup_in(&after_o, after[0]);
+                let l = self.observed_lookup(obs, ids, at);
+                let r = self.observed_lookup(obs, ids, at + 1);
                 let order = p.fast_accept_order;
                 if order > 0 && l.order >= order && r.order >= order {
                     if let Some(mm) = memo.as_mut() {
@@ -1057,12 +1145,19 @@ impl Decoder {
                 }
                 // The window's sum, in the window's order.
                 let mut s = mix(cache.map(|c| (c, true)), o, l.log10) + r.log10;
-                if let [a0, a1] = *after {
-                    s += self.prob(o, a0, a1);
+                if n_after == 2 {
+                    s += self.observed_lookup(obs, ids, at + 2).log10;
                 }
                 s
             } else {
-                self.window(w2, w1, observed, after, cache.map(|c| (c, true)))
+                self.observed_window(
+                    obs,
+                    ids,
+                    at,
+                    observed.len(),
+                    n_after,
+                    cache.map(|c| (c, true)),
+                )
             };
             let cand_cache = cache.map(|c| (c, false));
             let channel_base = self.channel_base();
