@@ -996,10 +996,22 @@ impl Decoder {
 
     /// The context before position `p` of the sentence `ids` (see
     /// [`Observed`]), as [`context`](Decoder::context) resolves it.
+    #[inline]
     fn observed_context(&self, obs: &mut Observed, ids: &[WordId], p: usize) -> crate::lm::Context {
-        if let Some(c) = obs.ctx[p] {
-            return c;
+        match obs.ctx[p] {
+            Some(c) => c,
+            None => self.resolve_observed_context(obs, ids, p),
         }
+    }
+
+    /// [`observed_context`](Decoder::observed_context) the first time.
+    #[inline(never)]
+    fn resolve_observed_context(
+        &self,
+        obs: &mut Observed,
+        ids: &[WordId],
+        p: usize,
+    ) -> crate::lm::Context {
         let (w2, w1) = ctx2(&ids[..p], self.lm.bos());
         let c = self.context(w2, w1);
         obs.ctx[p] = Some(c);
@@ -1009,10 +1021,22 @@ impl Decoder {
     /// The lookup of the word at position `p` of the sentence `ids` (`</s>`
     /// at `ids.len()`) after the words before it, as [`step`](Decoder::step)
     /// makes it; resolves the context after it as well.
+    #[inline]
     fn observed_lookup(&self, obs: &mut Observed, ids: &[WordId], p: usize) -> crate::lm::Lookup {
-        if let Some(l) = obs.look[p] {
-            return l;
+        match obs.look[p] {
+            Some(l) => l,
+            None => self.resolve_observed_lookup(obs, ids, p),
         }
+    }
+
+    /// [`observed_lookup`](Decoder::observed_lookup) the first time.
+    #[inline(never)]
+    fn resolve_observed_lookup(
+        &self,
+        obs: &mut Observed,
+        ids: &[WordId],
+        p: usize,
+    ) -> crate::lm::Lookup {
         let ctx = self.observed_context(obs, ids, p);
         let w1 = if p > 0 { ids[p - 1] } else { self.lm.bos() };
         let w = ids.get(p).copied().unwrap_or(self.lm.eos());
