@@ -636,8 +636,11 @@ impl Decoder {
         // line breaks and excluded ranges) start at `start`.
         let mut start = 0;
         let mut sentence_start = true;
+        // Bytes, not `str::contains`: the gaps between tokens are mostly a
+        // single space, too short for a search to pay for its set-up.
+        let has = |range: Range<usize>, byte: u8| text.as_bytes()[range].iter().any(|&b| b == byte);
         for (i, t) in tokens.iter().enumerate() {
-            let line_break = i > 0 && text[tokens[i - 1].end..t.start].contains('\n');
+            let line_break = i > 0 && has(tokens[i - 1].end..t.start, b'\n');
             let ends = t.ends_sentence(text);
             let is_excluded = excluded(t);
             if ends || is_excluded || line_break {
@@ -651,7 +654,7 @@ impl Decoder {
             }
             match t.kind {
                 TokenKind::Punct => {
-                    if ends || text[t.start..t.end].contains(':') {
+                    if ends || has(t.start..t.end, b':') {
                         sentence_start = true;
                     }
                 }
