@@ -1668,10 +1668,14 @@ impl WordIdCache {
                 self.by_number.resize(n + 1, Self::UNSEEN);
             }
             let (lo, hi) = self.by_number[n];
-            if lo != u32::MAX {
-                out.extend_from_slice(&self.ids[lo as usize..hi as usize]);
-            } else {
+            if lo == u32::MAX {
                 self.by_number[n] = self.fill(model, word, out);
+            } else if hi == lo + 1 {
+                // Most words are one id: pushed, not copied as a slice
+                // (a `memcpy` call per word).
+                out.push(self.ids[lo as usize]);
+            } else {
+                out.extend_from_slice(&self.ids[lo as usize..hi as usize]);
             }
             return;
         }
