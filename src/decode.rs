@@ -307,6 +307,8 @@ struct Scratch {
     embed_bonus: Vec<f32>,
     /// The observed words' lookups of the sentence being checked.
     observed: Observed,
+    /// The candidates of the span being checked.
+    cands: Vec<RawCandidate>,
 }
 
 /// The language model's lookups along a sentence's observed words, each
@@ -1087,7 +1089,8 @@ impl Decoder {
         let p = &self.params;
         let units = &sentence.units;
         let base = units.first().map_or(0, |u| u.token);
-        let Scratch { unit_index, scored, embed_ctx, embed_bonus, observed: obs, .. } = scratch;
+        let Scratch { unit_index, scored, embed_ctx, embed_bonus, observed: obs, cands, .. } =
+            scratch;
         let ids = &sentence.ids;
         obs.reset(ids.len());
         unit_index.clear();
@@ -1099,7 +1102,6 @@ impl Decoder {
             |ti: usize| unit_index.get(ti.wrapping_sub(base)).copied().filter(|&k| k != usize::MAX);
         let bos = self.lm.bos();
         let mut out = Vec::new();
-        let mut cands = Vec::new();
         let mut merged = Vec::new();
         // A second pass reads the first pass's scores where it can.
         let mut memo = memo.map(|m| m.borrow_mut());
@@ -1193,7 +1195,7 @@ impl Decoder {
                 cands.clear();
                 cands.extend_from_slice(&mm.cands[mm.range(i)]);
             } else {
-                self.lexicon.raw_candidates_into(m, p.precheck_candidates, &mut merged, &mut cands);
+                self.lexicon.raw_candidates_into(m, p.precheck_candidates, &mut merged, cands);
                 cands.truncate(p.precheck_candidates);
             }
             // The embedding term of each candidate: how much better it fits
@@ -1237,7 +1239,7 @@ impl Decoder {
                 // for the shipped lexicon): score the first few in context.
                 // Stage 1: the first word in the left context, plus the
                 // channel; stage 2: the best few with the whole window.
-                for c in &cands {
+                for c in cands.iter() {
                     if let Some(&w) = self.cand_ids(c).first() {
                         self.lm.prefetch_in(&left, w);
                     }
