@@ -348,9 +348,8 @@ struct Doc<'t> {
     bounds: Vec<Range<usize>>,
     /// Word tokens outside excluded ranges.
     words: usize,
-    /// The matches by first token: `order[start[t]..start[t + 1]]`.
+    /// The matches by first token: `matches[start[t]..start[t + 1]]`.
     start: Vec<u32>,
-    order: Vec<u32>,
     /// Each sentence's LM ids, computed on first need.
     sentences: Vec<std::cell::OnceCell<Sentence>>,
     cache: Option<DocCache>,
@@ -675,19 +674,15 @@ impl Decoder {
             bounds.push(start..tokens.len());
         }
 
-        // The matches by first token: `order[start[t]..start[t + 1]]`.
-        let mut start = vec![0u32; tokens.len() + 2];
+        // The matches by first token: `matches[start[t]..start[t + 1]]`
+        // (the scanner gives them in order of their first token).
+        debug_assert!(matches.windows(2).all(|w| w[0].first <= w[1].first));
+        let mut start = vec![0u32; tokens.len() + 1];
         for m in &matches {
-            start[m.first + 2] += 1;
+            start[m.first + 1] += 1;
         }
-        for t in 2..start.len() {
+        for t in 1..start.len() {
             start[t] += start[t - 1];
-        }
-        let mut order = vec![0u32; matches.len()];
-        for (k, m) in matches.iter().enumerate() {
-            let slot = &mut start[m.first + 1];
-            order[*slot as usize] = k as u32;
-            *slot += 1;
         }
         // With the cache model on, every sentence's ids now, to count the
         // document's words; otherwise each when its sentence has spans.
@@ -716,7 +711,6 @@ impl Decoder {
             bounds,
             words,
             start,
-            order,
             sentences,
             cache,
             embed,
@@ -824,22 +818,22 @@ impl Decoder {
         doc: &Doc<'_>,
         defer: bool,
     ) -> (Analysis, Vec<(usize, Vec<Arc<'d>>)>) {
-        let Doc { text, tokens, matches, protected, bounds, start, order, sentences, .. } = doc;
+        let Doc { text, tokens, matches, protected, bounds, start, sentences, .. } = doc;
         let mut analysis = Analysis { words: doc.words, ..Default::default() };
         let mut pending = Vec::new();
         let mut spinnable = vec![false; tokens.len()];
-        let by_first = |t: usize| &order[start[t] as usize..start[t + 1] as usize];
+        let by_first = |t: usize| start[t] as usize..start[t + 1] as usize;
         let mut arcs = Vec::new();
         for (k, range) in bounds.iter().enumerate() {
             arcs.clear();
             for ti in range.clone() {
-                for &k in by_first(ti) {
-                    let m = &matches[k as usize];
+                for k in by_first(ti) {
+                    let m = &matches[k];
                     if m.last > range.end || (m.first..m.last).any(|t| protected[t]) {
                         continue;
                     }
                     spinnable[m.first..m.last].fill(true);
-                    arcs.push(k as usize);
+                    arcs.push(k);
                 }
             }
             if arcs.is_empty() {
