@@ -638,8 +638,8 @@ impl Decoder {
         let mut start = 0;
         let mut sentence_start = true;
         // Bytes, not `str::contains`: the gaps between tokens are mostly a
-        // single space, too short for a search to pay for its set-up.
-        let has = |range: Range<usize>, byte: u8| text.as_bytes()[range].iter().any(|&b| b == byte);
+        // single space, too short for a pattern search to pay for its set-up.
+        let has = |range: Range<usize>, byte: u8| text.as_bytes()[range].contains(&byte);
         for (i, t) in tokens.iter().enumerate() {
             let line_break = i > 0 && has(tokens[i - 1].end..t.start, b'\n');
             let ends = t.ends_sentence(text);
@@ -1240,7 +1240,7 @@ impl Decoder {
                 }
                 let base = memo.as_mut().map(|mm| {
                     mm.push(k, kept);
-                    mm.cands.extend_from_slice(&cands);
+                    mm.cands.extend_from_slice(cands);
                     let n = mm.cands.len();
                     mm.window.resize(n, f32::NAN);
                     mm.first.len()
