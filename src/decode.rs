@@ -2131,4 +2131,45 @@ mod tests {
         assert_eq!(got, want("peace"));
         assert_ne!(want("peace"), want("the"));
     }
+
+    /// The pre-check's memo of the observed words' lookups gives the numbers
+    /// that looking each n-gram up afresh gives, asked in any order, at
+    /// every order of the model.
+    #[test]
+    fn observed_lookups_are_the_direct_ones() {
+        let lm = LanguageModel::embedded();
+        let mut ids = Vec::new();
+        for w in "the senior military officials said on monday that zzqx talks went on".split(' ') {
+            lm.ids(w, &mut ids);
+        }
+        let n = ids.len();
+        for order in [1, 2, 3] {
+            let d = decoder(Params { lm_order: order, ..Params::detect() });
+            let eos = lm.eos();
+            let word = |p: usize| ids.get(p).copied().unwrap_or(eos);
+            let direct = |p: usize| {
+                let (w2, w1) = ctx2(&ids[..p], lm.bos());
+                lm.lookup_in(&d.context(w2, w1), word(p))
+            };
+            let mut obs = Observed::default();
+            obs.reset(n);
+            // Backwards and then forwards, so that some contexts come from
+            // the lookup before them and some are resolved afresh.
+            for p in (0..=n).rev().step_by(3).chain(0..=n) {
+                assert_eq!(d.observed_lookup(&mut obs, &ids, p), direct(p), "order {order}, {p}");
+            }
+            for (p, len) in [(0, 1), (2, 3), (n - 2, 2), (n - 1, 1)] {
+                let after = &[word(p + len), word(p + len + 1)][..(n + 1 - p - len).min(2)];
+                let want = d.window(
+                    ctx2(&ids[..p], lm.bos()).0,
+                    ctx2(&ids[..p], lm.bos()).1,
+                    &ids[p..p + len],
+                    after,
+                    None,
+                );
+                let got = d.observed_window(&mut obs, &ids, p, len, after.len(), None);
+                assert_eq!(got, want, "order {order}, window at {p}");
+            }
+        }
+    }
 }
