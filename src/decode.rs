@@ -323,6 +323,35 @@ struct Scratch {
     embed_ctx: crate::embed::Context,
     /// The embedding term of each candidate of the span being checked.
     embed_bonus: Vec<f32>,
+    /// The observed words' lookups of the sentence being checked.
+    observed: Observed,
+    /// The candidates of the span being checked.
+    cands: Vec<RawCandidate>,
+}
+
+/// The language model's lookups along a sentence's observed words, each
+/// made at most once per sentence ([`Decoder::observed_lookup`]). The pre-check
+/// of neighbouring spans reads the same n-grams (a span's right context is
+/// the next one's left context and first word), and looking each up once
+/// gives the same numbers for fewer probes. Positions are those of
+/// [`Sentence::ids`], and one past the end for `</s>`.
+#[derive(Debug, Default)]
+struct Observed {
+    /// Per position: the context before it, once resolved.
+    ctx: Vec<Option<crate::lm::Context>>,
+    /// Per position: the lookup of its word in `ctx` (when set, the
+    /// context after it is set too).
+    look: Vec<Option<crate::lm::Lookup>>,
+}
+
+impl Observed {
+    /// Forgets the last sentence's lookups, for a sentence of `n` ids.
+    fn reset(&mut self, n: usize) {
+        self.ctx.clear();
+        self.ctx.resize(n + 2, None);
+        self.look.clear();
+        self.look.resize(n + 1, None);
+    }
 }
 
 /// A document prepared for decoding ([`Decoder::prepare`]): what no
@@ -337,9 +366,8 @@ struct Doc<'t> {
     bounds: Vec<Range<usize>>,
     /// Word tokens outside excluded ranges.
     words: usize,
-    /// The matches by first token: `order[start[t]..start[t + 1]]`.
+    /// The matches by first token: `matches[start[t]..start[t + 1]]`.
     start: Vec<u32>,
-    order: Vec<u32>,
     /// Each sentence's LM ids, computed on first need.
     sentences: Vec<std::cell::OnceCell<Sentence>>,
     cache: Option<DocCache>,
@@ -635,8 +663,11 @@ impl Decoder {
         // line breaks and excluded ranges) start at `start`.
         let mut start = 0;
         let mut sentence_start = true;
+        // Bytes, not `str::contains`: the gaps between tokens are mostly a
+        // single space, too short for a pattern search to pay for its set-up.
+        let has = |range: Range<usize>, byte: u8| text.as_bytes()[range].contains(&byte);
         for (i, t) in tokens.iter().enumerate() {
-            let line_break = i > 0 && text[tokens[i - 1].end..t.start].contains('\n');
+            let line_break = i > 0 && has(tokens[i - 1].end..t.start, b'\n');
             let ends = t.ends_sentence(text);
             let is_excluded = excluded(t);
             if ends || is_excluded || line_break {
@@ -650,7 +681,7 @@ impl Decoder {
             }
             match t.kind {
                 TokenKind::Punct => {
-                    if ends || text[t.start..t.end].contains(':') {
+                    if ends || has(t.start..t.end, b':') {
                         sentence_start = true;
                     }
                 }
@@ -669,19 +700,15 @@ impl Decoder {
             bounds.push(start..tokens.len());
         }
 
-        // The matches by first token: `order[start[t]..start[t + 1]]`.
-        let mut start = vec![0u32; tokens.len() + 2];
+        // The matches by first token: `matches[start[t]..start[t + 1]]`
+        // (the scanner gives them in order of their first token).
+        debug_assert!(matches.windows(2).all(|w| w[0].first <= w[1].first));
+        let mut start = vec![0u32; tokens.len() + 1];
         for m in &matches {
-            start[m.first + 2] += 1;
+            start[m.first + 1] += 1;
         }
-        for t in 2..start.len() {
+        for t in 1..start.len() {
             start[t] += start[t - 1];
-        }
-        let mut order = vec![0u32; matches.len()];
-        for (k, m) in matches.iter().enumerate() {
-            let slot = &mut start[m.first + 1];
-            order[*slot as usize] = k as u32;
-            *slot += 1;
         }
         // With the cache model on, every sentence's ids now, to count the
         // document's words; otherwise each when its sentence has spans.
@@ -715,7 +742,6 @@ impl Decoder {
             bounds,
             words,
             start,
-            order,
             sentences,
             cache,
             embed,
@@ -823,22 +849,22 @@ impl Decoder {
         doc: &Doc<'_>,
         defer: bool,
     ) -> (Analysis, Vec<(usize, Vec<Arc<'d>>)>) {
-        let Doc { text, tokens, matches, protected, bounds, start, order, sentences, .. } = doc;
+        let Doc { text, tokens, matches, protected, bounds, start, sentences, .. } = doc;
         let mut analysis = Analysis { words: doc.words, ..Default::default() };
         let mut pending = Vec::new();
         let mut spinnable = vec![false; tokens.len()];
-        let by_first = |t: usize| &order[start[t] as usize..start[t + 1] as usize];
+        let by_first = |t: usize| start[t] as usize..start[t + 1] as usize;
         let mut arcs = Vec::new();
         for (k, range) in bounds.iter().enumerate() {
             arcs.clear();
             for ti in range.clone() {
-                for &k in by_first(ti) {
-                    let m = &matches[k as usize];
+                for k in by_first(ti) {
+                    let m = &matches[k];
                     if m.last > range.end || (m.first..m.last).any(|t| protected[t]) {
                         continue;
                     }
                     spinnable[m.first..m.last].fill(true);
-                    arcs.push(k as usize);
+                    arcs.push(k);
                 }
             }
             if arcs.is_empty() {
@@ -908,11 +934,6 @@ impl Decoder {
             2 => self.lm.context(unk, w1),
             _ => self.lm.context(w2, w1),
         }
-    }
-
-    /// log10 P(w | w2 w1) at the configured order.
-    fn prob(&self, w2: WordId, w1: WordId, w: WordId) -> f32 {
-        self.lm.score_in(&self.context(w2, w1), w)
     }
 
     fn cand_ids(&self, c: &RawCandidate) -> &[WordId] {
@@ -1003,6 +1024,81 @@ impl Decoder {
         s
     }
 
+    /// The context before position `p` of the sentence `ids` (see
+    /// [`Observed`]), as [`context`](Decoder::context) resolves it.
+    #[inline]
+    fn observed_context(&self, obs: &mut Observed, ids: &[WordId], p: usize) -> crate::lm::Context {
+        match obs.ctx[p] {
+            Some(c) => c,
+            None => self.resolve_observed_context(obs, ids, p),
+        }
+    }
+
+    /// [`observed_context`](Decoder::observed_context) the first time.
+    #[inline(never)]
+    fn resolve_observed_context(
+        &self,
+        obs: &mut Observed,
+        ids: &[WordId],
+        p: usize,
+    ) -> crate::lm::Context {
+        let (w2, w1) = ctx2(&ids[..p], self.lm.bos());
+        let c = self.context(w2, w1);
+        obs.ctx[p] = Some(c);
+        c
+    }
+
+    /// The lookup of the word at position `p` of the sentence `ids` (`</s>`
+    /// at `ids.len()`) after the words before it, as [`step`](Decoder::step)
+    /// makes it; resolves the context after it as well.
+    #[inline]
+    fn observed_lookup(&self, obs: &mut Observed, ids: &[WordId], p: usize) -> crate::lm::Lookup {
+        match obs.look[p] {
+            Some(l) => l,
+            None => self.resolve_observed_lookup(obs, ids, p),
+        }
+    }
+
+    /// [`observed_lookup`](Decoder::observed_lookup) the first time.
+    #[inline(never)]
+    fn resolve_observed_lookup(
+        &self,
+        obs: &mut Observed,
+        ids: &[WordId],
+        p: usize,
+    ) -> crate::lm::Lookup {
+        let ctx = self.observed_context(obs, ids, p);
+        let w1 = if p > 0 { ids[p - 1] } else { self.lm.bos() };
+        let w = ids.get(p).copied().unwrap_or(self.lm.eos());
+        let (l, next) = self.step(&ctx, w1, w);
+        obs.look[p] = Some(l);
+        obs.ctx[p + 1] = Some(next);
+        l
+    }
+
+    /// [`window`](Decoder::window) over the sentence's own words: the `n`
+    /// ids from position `p` with `cache` mixed in, then the `n_after`
+    /// after them, summed in the same order.
+    fn observed_window(
+        &self,
+        obs: &mut Observed,
+        ids: &[WordId],
+        p: usize,
+        n: usize,
+        n_after: usize,
+        cache: Cache<'_>,
+    ) -> f32 {
+        let first = mix(cache, ids[p], self.observed_lookup(obs, ids, p).log10);
+        let mut s = 0.0;
+        for q in p + 1..p + n {
+            s += mix(cache, ids[q], self.observed_lookup(obs, ids, q).log10);
+        }
+        for q in p + n..p + n + n_after - 1 {
+            s += self.observed_lookup(obs, ids, q).log10;
+        }
+        first + (s + self.observed_lookup(obs, ids, p + n + n_after - 1).log10)
+    }
+
     /// Local pre-check: each span's candidates scored in the observed
     /// context; keeps spans whose best candidate comes close to the observed
     /// words, with their best few candidates.
@@ -1018,7 +1114,10 @@ impl Decoder {
         let p = &self.params;
         let units = &sentence.units;
         let base = units.first().map_or(0, |u| u.token);
-        let Scratch { unit_index, scored, embed_ctx, embed_bonus, .. } = scratch;
+        let Scratch { unit_index, scored, embed_ctx, embed_bonus, observed: obs, cands, .. } =
+            scratch;
+        let ids = &sentence.ids;
+        obs.reset(ids.len());
         unit_index.clear();
         unit_index.resize(units.last().map_or(0, |u| u.token + 1 - base), usize::MAX);
         for (k, u) in units.iter().enumerate() {
@@ -1028,7 +1127,6 @@ impl Decoder {
             |ti: usize| unit_index.get(ti.wrapping_sub(base)).copied().filter(|&k| k != usize::MAX);
         let bos = self.lm.bos();
         let mut out = Vec::new();
-        let mut cands = Vec::new();
         let mut more = Vec::new();
         let mut merged = Vec::new();
         // A second pass reads the first pass's scores where it can.
@@ -1037,17 +1135,28 @@ impl Decoder {
         // computed yet).
         let mut embed_ready: Option<bool> = None;
         // Starts loading the n-grams the fast accept of arc `k` reads, one
-        // arc ahead, so that its cache misses overlap the work on this one.
-        let warm = |k: usize| {
+        // arc ahead, so that its cache misses overlap the work on this one:
+        // the lookups of the word at its position and the next one, those
+        // not asked for already (arcs come in text order, and positions
+        // below `warmed` were; the lookups themselves are made once, see
+        // `Observed`).
+        let mut warmed = 0;
+        let mut warm = |k: usize| {
             let m = &matches[k];
             let (Some(first), Some(last_incl)) = (unit_of(m.first), unit_of(m.last - 1)) else {
                 return;
             };
             if let [o] = *sentence.ids_of(first, last_incl + 1) {
+                let at = units[first].lo;
                 let (w2, w1) = sentence.before(first, bos);
                 let (after, _) = sentence.after(last_incl + 1, self.lm.eos());
-                self.lm.prefetch(w2, w1, o);
-                self.lm.prefetch(w1, o, after[0]);
+                if at >= warmed {
+                    self.lm.prefetch(w2, w1, o);
+                }
+                if at + 1 >= warmed {
+                    self.lm.prefetch(w1, o, after[0]);
+                }
+                warmed = warmed.max(at + 2);
             }
         };
         if let Some(&k) = arcs.first() {
@@ -1062,13 +1171,15 @@ impl Decoder {
                 continue;
             };
             let last = last_incl + 1;
-            let (w2, w1) = sentence.before(first, bos);
+            let w1 = sentence.before(first, bos).1;
             let (after_buf, n_after) = sentence.after(last, self.lm.eos());
             let after = &after_buf[..n_after];
             let observed = sentence.ids_of(first, last);
+            // Where the observed words start in the sentence's ids.
+            let at = units[first].lo;
             // The left context, resolved once for the observed words and
             // every candidate.
-            let left = self.context(w2, w1);
+            let left = self.observed_context(obs, ids, at);
             // A span the memo's pass fast-accepted is checked afresh by a
             // pass that accepts less (it is memoized again).
             let memoized = memo.as_ref().and_then(|mm| {
@@ -1085,8 +1196,8 @@ impl Decoder {
             } else if let [o] = *observed {
                 // Fast accept: a word the model has seen in this very n-gram
                 // on both sides reads as written; spinners' swaps rarely do.
-                let (l, after_o) = self.step(&left, w1, o);
-                let r = self.lm.lookup_in(&after_o, after[0]);
+                let l = self.observed_lookup(obs, ids, at);
+                let r = self.observed_lookup(obs, ids, at + 1);
                 let order = p.fast_accept_order;
                 if order > 0 && l.order >= order && r.order >= order {
                     if let Some(mm) = memo.as_mut() {
@@ -1096,12 +1207,19 @@ impl Decoder {
                 }
                 // The window's sum, in the window's order.
                 let mut s = mix(cache.map(|c| (c, true)), o, l.log10) + r.log10;
-                if let [a0, a1] = *after {
-                    s += self.prob(o, a0, a1);
+                if n_after == 2 {
+                    s += self.observed_lookup(obs, ids, at + 2).log10;
                 }
                 s
             } else {
-                self.window(w2, w1, observed, after, cache.map(|c| (c, true)))
+                self.observed_window(
+                    obs,
+                    ids,
+                    at,
+                    observed.len(),
+                    n_after,
+                    cache.map(|c| (c, true)),
+                )
             };
             let cand_cache = cache.map(|c| (c, false));
             let channel_base = self.channel_base();
@@ -1125,7 +1243,7 @@ impl Decoder {
                     cands.extend_from_slice(more.get(stored..).unwrap_or_default());
                 }
             } else {
-                self.lexicon.raw_candidates_into(m, p.precheck_candidates, &mut merged, &mut cands);
+                self.lexicon.raw_candidates_into(m, p.precheck_candidates, &mut merged, cands);
                 cands.truncate(p.precheck_candidates);
             }
             // The embedding term of each candidate: how much better it fits
@@ -1191,14 +1309,14 @@ impl Decoder {
                 // for the shipped lexicon): score the first few in context.
                 // Stage 1: the first word in the left context, plus the
                 // channel; stage 2: the best few with the whole window.
-                for c in &cands {
+                for c in cands.iter() {
                     if let Some(&w) = self.cand_ids(c).first() {
                         self.lm.prefetch_in(&left, w);
                     }
                 }
                 let base = memo.as_mut().map(|mm| {
                     mm.push(k, kept);
-                    mm.cands.extend_from_slice(&cands);
+                    mm.cands.extend_from_slice(cands);
                     let n = mm.cands.len();
                     mm.window.resize(n, f32::NAN);
                     mm.first.len()
@@ -1534,7 +1652,9 @@ impl Decoder {
 
     /// Looks `w` up in `ctx` (the context of a history ending in `w1`) and
     /// resolves the next context, sharing the bigram probe (at order 3).
-    #[inline]
+    /// Always inlined: as a call, its prologue and epilogue cost `score`
+    /// more than 1% of its instructions (callgrind).
+    #[inline(always)]
     fn step(
         &self,
         ctx: &crate::lm::Context,
@@ -1616,10 +1736,14 @@ impl WordIdCache {
                 self.by_number.resize(n + 1, Self::UNSEEN);
             }
             let (lo, hi) = self.by_number[n];
-            if lo != u32::MAX {
-                out.extend_from_slice(&self.ids[lo as usize..hi as usize]);
-            } else {
+            if lo == u32::MAX {
                 self.by_number[n] = self.fill(model, word, out);
+            } else if hi == lo + 1 {
+                // Most words are one id: pushed, not copied as a slice
+                // (a `memcpy` call per word).
+                out.push(self.ids[lo as usize]);
+            } else {
+                out.extend_from_slice(&self.ids[lo as usize..hi as usize]);
             }
             return;
         }
@@ -2118,5 +2242,46 @@ mod tests {
         cache.ids(&lm, "peace", 0, &mut got);
         assert_eq!(got, want("peace"));
         assert_ne!(want("peace"), want("the"));
+    }
+
+    /// The pre-check's memo of the observed words' lookups gives the numbers
+    /// that looking each n-gram up afresh gives, asked in any order, at
+    /// every order of the model.
+    #[test]
+    fn observed_lookups_are_the_direct_ones() {
+        let lm = LanguageModel::embedded();
+        let mut ids = Vec::new();
+        for w in "the senior military officials said on monday that zzqx talks went on".split(' ') {
+            lm.ids(w, &mut ids);
+        }
+        let n = ids.len();
+        for order in [1, 2, 3] {
+            let d = decoder(Params { lm_order: order, ..Params::detect() });
+            let eos = lm.eos();
+            let word = |p: usize| ids.get(p).copied().unwrap_or(eos);
+            let direct = |p: usize| {
+                let (w2, w1) = ctx2(&ids[..p], lm.bos());
+                lm.lookup_in(&d.context(w2, w1), word(p))
+            };
+            let mut obs = Observed::default();
+            obs.reset(n);
+            // Backwards and then forwards, so that some contexts come from
+            // the lookup before them and some are resolved afresh.
+            for p in (0..=n).rev().step_by(3).chain(0..=n) {
+                assert_eq!(d.observed_lookup(&mut obs, &ids, p), direct(p), "order {order}, {p}");
+            }
+            for (p, len) in [(0, 1), (2, 3), (n - 2, 2), (n - 1, 1)] {
+                let after = &[word(p + len), word(p + len + 1)][..(n + 1 - p - len).min(2)];
+                let want = d.window(
+                    ctx2(&ids[..p], lm.bos()).0,
+                    ctx2(&ids[..p], lm.bos()).1,
+                    &ids[p..p + len],
+                    after,
+                    None,
+                );
+                let got = d.observed_window(&mut obs, &ids, p, len, after.len(), None);
+                assert_eq!(got, want, "order {order}, window at {p}");
+            }
+        }
     }
 }

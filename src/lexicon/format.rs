@@ -112,6 +112,21 @@ pub(crate) struct Record {
     pub(crate) sources: Sources,
 }
 
+impl Record {
+    /// The record in `b` (`RECORD_LEN` bytes), its weight read from
+    /// [`dequantize_table`].
+    #[inline]
+    fn parse(b: &[u8], table: &[f32; 256]) -> Record {
+        let q = b[3];
+        Record {
+            original: u32::from_le_bytes([b[0], b[1], b[2], 0]),
+            weight: table[q as usize],
+            log10_weight: -(q as f32) / WEIGHT_SCALE,
+            sources: Sources(b[4] as u16),
+        }
+    }
+}
+
 impl LexiconFile {
     /// Opens a lexicon from its bytes, checking every section's bounds.
     pub(crate) fn open(name: &str, bytes: Bytes) -> Result<LexiconFile> {
@@ -249,22 +264,30 @@ impl LexiconFile {
     /// Candidate record number `i`.
     pub(crate) fn record(&self, i: usize) -> Record {
         let at = self.cands.0 + i * RECORD_LEN;
-        let b = &self.bytes.as_ref()[at..at + RECORD_LEN];
-        let original = u32::from_le_bytes([b[0], b[1], b[2], 0]);
-        let q = b[3];
-        let sources = Sources(b[4] as u16);
-        Record {
-            original,
-            weight: dequantize(q),
-            log10_weight: -(q as f32) / WEIGHT_SCALE,
-            sources,
-        }
+        Record::parse(&self.bytes.as_ref()[at..at + RECORD_LEN], dequantize_table())
     }
 
     /// The records of the FST value `v`.
     pub(crate) fn records(&self, v: u64) -> impl Iterator<Item = Record> + '_ {
         let (first, count) = unpack(v);
         (first..first + count).map(move |i| self.record(i))
+    }
+
+    /// The first `limit` records of the FST value `v`, as
+    /// `records(v).take(limit)` gives them, read from one slice with one
+    /// look at the weight table (the decoder asks for a few candidates
+    /// of every span it checks; record by record, the lookups cost more
+    /// than the reading).
+    pub(crate) fn records_limited(
+        &self,
+        v: u64,
+        limit: usize,
+    ) -> impl Iterator<Item = Record> + '_ {
+        let (first, count) = unpack(v);
+        let at = self.cands.0 + first * RECORD_LEN;
+        let bytes = &self.bytes.as_ref()[at..at + count.min(limit) * RECORD_LEN];
+        let table = dequantize_table();
+        bytes.chunks_exact(RECORD_LEN).map(move |b| Record::parse(b, table))
     }
 
     /// All bytes of the file.
@@ -282,9 +305,10 @@ fn quantize(w: f32) -> u8 {
     (-w.log10() * WEIGHT_SCALE).round().clamp(0.0, 255.0) as u8
 }
 
-fn dequantize(q: u8) -> f32 {
+/// The weight of every quantized byte, computed once.
+fn dequantize_table() -> &'static [f32; 256] {
     static TABLE: std::sync::OnceLock<[f32; 256]> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| std::array::from_fn(|q| dequantize_slow(q as u8)))[q as usize]
+    TABLE.get_or_init(|| std::array::from_fn(|q| dequantize_slow(q as u8)))
 }
 
 fn dequantize_slow(q: u8) -> f32 {
@@ -457,7 +481,7 @@ mod tests {
     #[test]
     fn weight_quantization_round_trips_closely() {
         for w in [1.0f32, 0.5, 0.1, 0.0123, 1e-4, 1e-7, 3e-7] {
-            let back = dequantize(quantize(w));
+            let back = dequantize_table()[quantize(w) as usize];
             assert!((back.log10() - w.log10()).abs() <= 0.5 / WEIGHT_SCALE + 1e-6, "{w} -> {back}");
         }
     }

@@ -300,7 +300,7 @@ impl Lexicon {
         out.clear();
         if let Some((layer_ix, value)) = m.single_hit() {
             let layer = &self.layers[layer_ix as usize];
-            out.extend(layer.records(value).take(limit).map(|r| RawCandidate {
+            out.extend(layer.records_limited(value, limit).map(|r| RawCandidate {
                 weight: r.weight,
                 log10_weight: r.log10_weight,
                 sources: r.sources,
