@@ -458,7 +458,7 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         ));
     }
     out.push_str(&format!(
-        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{} ({} in the second pass), adaptive prior {:?}, second-pass change cost {}, document cache {}, weak links ×{}, {}. Detector: prior rate {}, change cost {}, candidates {}/{}, {}, adaptive prior {:?}{}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
+        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{} ({} in the second pass, which fast-accepts n-grams of order {} and up), adaptive prior {:?}, second-pass change cost {}, document cache {}, weak links ×{}, {}. Detector: prior rate {}, change cost {}, candidates {}/{}, {}, adaptive prior {:?}{}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
         params.prior_rate,
         params.channel_scale,
         params.change_cost,
@@ -467,6 +467,7 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         params.window_candidates,
         params.lattice_candidates,
         params.adaptive_candidates,
+        params.adaptive_fast_accept_order,
         params.adaptive_rate,
         params
             .heavy_change_cost
