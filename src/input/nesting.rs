@@ -564,7 +564,10 @@ impl<'a> Scan<'a> {
                 } else {
                     matches!(lower.as_slice(), b"foreignobject" | b"desc" | b"title")
                 };
-                props = FOREIGN | ns | if integration { INTEGRATION | SCOPE } else { 0 };
+                // Integration points are also "special" elements: they
+                // block end tags and stop the adoption agency (its furthest
+                // block), as in the parser.
+                props = FOREIGN | ns | if integration { INTEGRATION | SCOPE | SPECIAL } else { 0 };
                 if tag.self_closing {
                     return tag.end;
                 }
@@ -1329,6 +1332,10 @@ mod tests {
         assert!(d >= 200, "{d}");
         // Mis-nested formatting that browsers repair does not accumulate.
         assert!(depth_of(&"<b>bold<p>para</b> more</p>".repeat(200)) < 5);
+        // A MathML text integration point is special: `</b>` inside `<mi>`
+        // moves the <b> above it and closes nothing else (html5ever: the
+        // divs nest in <mi>, 7 deep; found by the proptest below).
+        assert_eq!(depth_of("<b><math><mi></b><div><div><div><div>"), 6);
     }
 
     #[test]
