@@ -114,11 +114,11 @@ impl Default for Calibration {
     /// ([`Params::detect`]): a least-squares line from raw evidence to the
     /// true swap rate, and the threshold 0.005 above the 99.5th percentile
     /// of clean documents (refitted for the language model's format
-    /// version 4, whose quantization moved it from −0.0524 and 0.0535).
+    /// version 4 and the lexicon without spelling variants).
     fn default() -> Calibration {
         Calibration {
-            rate_slope: 1.1267,
-            rate_intercept: -0.0523,
+            rate_slope: 1.1259,
+            rate_intercept: -0.0519,
             threshold: 0.0540,
             short_doc_margin: 0.1,
             score_slope: 300.0,

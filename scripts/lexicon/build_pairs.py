@@ -24,6 +24,11 @@ contains S is therefore far likelier than one with hundreds. Strengths:
 Inflected forms are generated on both sides with the same slot (plural,
 3rd person, past, past participle, -ing), using WordNet's exception lists
 for irregular forms and regular English rules otherwise.
+
+A pair whose two sides are one word in British and American spelling
+("defence" and "defense", "criticised" and "criticized") is left out: a
+spelling is not a swap, and restoring it would only turn British text
+American (--keep-spelling-variants keeps them).
 """
 
 import argparse
@@ -38,6 +43,49 @@ not no nor so than then too very can could will would shall should may might mus
 have has had having am what which who whom whose when where why how all any both each few more most
 other some such only own same just also into over under again further once up down out off about
 s t don now""".split())
+
+# British -> American spelling, by word ending (applied to every word of a
+# term, so inflected forms follow): -ise/-isation, -yse, -our, -re, -mme,
+# -ence, -ogue.
+SPELLING_RULES = [
+    (re.compile(r"is(e|ed|es|ing|er|ers|ation|ations)$"), r"iz\1"),
+    (re.compile(r"ys(e|ed|es|ing)$"), r"yz\1"),
+    (re.compile(r"our(s|ed|ing|able|ably|ite|ites|ful|less|er|ers)?$"), r"or\1"),
+    (re.compile(r"([^aeiou])re(s|d)?$"), r"\1er\2"),
+    (re.compile(r"mme(s)?$"), r"m\1"),
+    (re.compile(r"ence(s)?$"), r"ense\1"),
+    (re.compile(r"ogue(s)?$"), r"og\1"),
+]
+# Variants no ending rule covers.
+SPELLING_WORDS = {
+    "grey": "gray", "greys": "grays", "tyre": "tire", "tyres": "tires",
+    "cheque": "check", "cheques": "checks", "plough": "plow", "ploughs": "plows",
+    "sceptic": "skeptic", "sceptics": "skeptics", "sceptical": "skeptical",
+    "jewellery": "jewelry", "aeroplane": "airplane", "aeroplanes": "airplanes",
+    "manoeuvre": "maneuver", "manoeuvres": "maneuvers", "pyjamas": "pajamas",
+    "fulfil": "fulfill", "enrol": "enroll", "skilful": "skillful",
+    "draught": "draft", "draughts": "drafts", "kerb": "curb", "kerbs": "curbs",
+}
+
+
+def spelling_key(term):
+    """`term` in American spelling, by the rules above (other words as they are)."""
+    out = []
+    for w in term.split(" "):
+        w = SPELLING_WORDS.get(w, w)
+        for rule, repl in SPELLING_RULES:
+            w2 = rule.sub(repl, w)
+            if w2 != w:
+                w = w2
+                break
+        out.append(w)
+    return " ".join(out)
+
+
+def spelling_variants(a, b):
+    """True if `a` and `b` are one term in British and American spelling."""
+    return a != b and spelling_key(a) == spelling_key(b)
+
 
 VERB_SLOTS = ("3sg", "past", "pp", "ing")
 NOUN_SLOTS = ("pl",)
@@ -221,6 +269,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--moby", required=True)
     ap.add_argument("--wordnet", required=True)
+    ap.add_argument("--keep-spelling-variants", action="store_true",
+                    help="keep pairs that are one word in British and American spelling")
     ap.add_argument("--sibling-min", type=int, default=4)
     ap.add_argument("--sibling-max-entry", type=int, default=400)
     ap.add_argument("--unigrams", help="word<TAB>log10 P(word) of the language model: ranks candidates "
@@ -308,7 +358,13 @@ def main():
 
     by_key = collections.defaultdict(dict)
 
+    dropped_variants = 0
+
     def emit(s, o, w, src):
+        nonlocal dropped_variants
+        if not args.keep_spelling_variants and spelling_variants(s, o):
+            dropped_variants += 1
+            return
         old = by_key[s].get(o)
         if old is None or old[0] < w:
             by_key[s][o] = (w, src if old is None else ",".join(sorted(set(src.split(",")) | set(old[1].split(",")))))
@@ -349,7 +405,8 @@ def main():
         for o, (w, src) in ranked[: args.max_per_key]:
             out.write(f"{s}\t{o}\t{w:.6g}\t{src}\n")
             written += 1
-    print(f"keys: {len(by_key)}, pairs written: {written}", file=sys.stderr)
+    print(f"keys: {len(by_key)}, pairs written: {written}, "
+          f"spelling variants left out: {dropped_variants}", file=sys.stderr)
 
 
 if __name__ == "__main__":
