@@ -379,6 +379,14 @@ pub fn add_scaled(acc: &mut Sum, v: &Sum, k: i32) {
     }
 }
 
+/// Subtracts `k` times `v` from `acc`.
+#[inline]
+pub fn sub_scaled(acc: &mut Sum, v: &Vector, k: i32) {
+    for d in 0..LANES {
+        acc[d] -= k * v[d] as i32;
+    }
+}
+
 /// Subtracts the sum `v` from `acc`.
 #[inline]
 pub fn sub_sum(acc: &mut Sum, v: &Sum) {
