@@ -425,6 +425,10 @@ thread_local! {
     static MEMO_POOL: std::cell::Cell<Memo> = std::cell::Cell::new(Memo::default());
 }
 
+/// The most candidates a pooled [`Memo`] keeps room for (about 24 bytes
+/// each with their scores): a news article needs a few thousand.
+const MEMO_POOL_MAX_CANDIDATES: usize = 1 << 20;
+
 impl Memo {
     /// Empties the memo for a document of `matches` lexicon matches whose
     /// filling pass asks for `limit` candidates per span.
@@ -652,7 +656,12 @@ impl Decoder {
             self.finish(&doc, &mut analysis, pending);
         }
         if let Some(memo) = doc.memo.take() {
-            MEMO_POOL.with(|pool| pool.set(memo.into_inner()));
+            let memo = memo.into_inner();
+            // A very large document's buffers are let go, not kept for
+            // the rest of the run.
+            if memo.cands.capacity() <= MEMO_POOL_MAX_CANDIDATES {
+                MEMO_POOL.with(|pool| pool.set(memo));
+            }
         }
         analysis.tokens = doc.tokens;
         analysis
