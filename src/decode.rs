@@ -145,7 +145,7 @@ impl Default for Params {
             adaptive_rate: Some(1.5),
             cache_weight: 0.03,
             weak_link_scale: 0.1,
-            heavy_change_cost: Some((0.2, 0.8)),
+            heavy_change_cost: Some((0.2, 0.6)),
             joint: true,
             embed_weight: 8.0,
             embed_refine: true,

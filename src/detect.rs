@@ -114,12 +114,13 @@ impl Default for Calibration {
     /// ([`Params::detect`]): a least-squares line from raw evidence to the
     /// true swap rate, and the threshold 0.005 above the 99.5th percentile
     /// of clean documents (refitted for the language model's format
-    /// version 4 and the lexicon without spelling variants).
+    /// version 4, the lexicon without spelling variants and British
+    /// spellings read as American by the model).
     fn default() -> Calibration {
         Calibration {
-            rate_slope: 1.1259,
-            rate_intercept: -0.0519,
-            threshold: 0.0540,
+            rate_slope: 1.1261,
+            rate_intercept: -0.0507,
+            threshold: 0.0537,
             short_doc_margin: 0.1,
             score_slope: 300.0,
             heavy_rate: 0.2,

@@ -460,7 +460,8 @@ impl LanguageModel {
     /// word; for an unknown initialism ("u.s.", "U.S", "a.m.") the ids of its
     /// letters as the Sphinx vocabulary spells them ("u." "s."), and for an
     /// unknown hyphenated word ("long-range") the ids of its parts, when all
-    /// of them are known; otherwise `unk()`.
+    /// of them are known; for an unknown British spelling ("criticised"),
+    /// the id of the American one if the model knows it; otherwise `unk()`.
     pub fn ids(&self, word: &str, out: &mut Vec<WordId>) {
         let id = self.id(word);
         if id != self.unk() {
@@ -468,6 +469,13 @@ impl LanguageModel {
             return;
         }
         let folded = words::fold(word);
+        if let Some(us) = words::american_spelling(&folded) {
+            let id = self.id(&us);
+            if id != self.unk() {
+                out.push(id);
+                return;
+            }
+        }
         let start = out.len();
         let all_known = if words::is_initialism(&folded) {
             let body = folded.strip_suffix('.').unwrap_or(&folded);

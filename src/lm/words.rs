@@ -48,6 +48,81 @@ pub fn is_initialism(word: &str) -> bool {
     n >= 2
 }
 
+/// The American spelling of a folded British one ("criticised" →
+/// "criticized", "programmes" → "programs", "colour" → "color"), by word
+/// ending (-ise, -isation, -yse, -our, -re, -mme, -ence, -ogue, -lled) or
+/// from a short list; `None` when no rule applies. Models trained on
+/// American text (the embedded one) lack most British spellings, which
+/// would otherwise read as the rarest of words.
+pub fn american_spelling(word: &str) -> Option<String> {
+    const WORDS: &[(&str, &str)] = &[
+        ("grey", "gray"),
+        ("greys", "grays"),
+        ("tyre", "tire"),
+        ("tyres", "tires"),
+        ("cheque", "check"),
+        ("cheques", "checks"),
+        ("plough", "plow"),
+        ("sceptic", "skeptic"),
+        ("sceptics", "skeptics"),
+        ("sceptical", "skeptical"),
+        ("jewellery", "jewelry"),
+        ("aeroplane", "airplane"),
+        ("aeroplanes", "airplanes"),
+        ("manoeuvre", "maneuver"),
+        ("manoeuvres", "maneuvers"),
+        ("pyjamas", "pajamas"),
+        ("draught", "draft"),
+        ("kerb", "curb"),
+    ];
+    if let Some(&(_, us)) = WORDS.iter().find(|&&(uk, _)| uk == word) {
+        return Some(us.to_string());
+    }
+    // (British ending, American ending), longest first within a family.
+    const ENDINGS: &[(&str, &str)] = &[
+        ("isations", "izations"),
+        ("isation", "ization"),
+        ("ising", "izing"),
+        ("isers", "izers"),
+        ("iser", "izer"),
+        ("ised", "ized"),
+        ("ises", "izes"),
+        ("ise", "ize"),
+        ("ysing", "yzing"),
+        ("ysed", "yzed"),
+        ("yses", "yzes"),
+        ("yse", "yze"),
+        ("ourable", "orable"),
+        ("ourably", "orably"),
+        ("ourites", "orites"),
+        ("ourite", "orite"),
+        ("ouring", "oring"),
+        ("oured", "ored"),
+        ("ourer", "orer"),
+        ("ours", "ors"),
+        ("our", "or"),
+        ("mmes", "ms"),
+        ("mme", "m"),
+        ("ences", "enses"),
+        ("ence", "ense"),
+        ("ogues", "ogs"),
+        ("ogue", "og"),
+        ("lled", "led"),
+        ("lling", "ling"),
+        ("llers", "lers"),
+        ("ller", "ler"),
+        ("tres", "ters"),
+        ("tred", "tered"),
+        ("tre", "ter"),
+        ("bres", "bers"),
+        ("bre", "ber"),
+    ];
+    ENDINGS.iter().find_map(|&(uk, us)| {
+        let stem = word.strip_suffix(uk)?;
+        (!stem.is_empty()).then(|| format!("{stem}{us}"))
+    })
+}
+
 /// Splits `text` into sentences of folded words.
 pub fn sentences(text: &str) -> Vec<Vec<String>> {
     Sentences::new(text).collect()
@@ -135,6 +210,27 @@ pub fn words(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn british_spellings_have_american_ones() {
+        use super::american_spelling as us;
+        for (uk, want) in [
+            ("criticised", "criticized"),
+            ("liberalisation", "liberalization"),
+            ("programmes", "programs"),
+            ("favourable", "favorable"),
+            ("analysed", "analyzed"),
+            ("centre", "center"),
+            ("centred", "centered"),
+            ("travelled", "traveled"),
+            ("defence", "defense"),
+            ("catalogue", "catalog"),
+            ("tyres", "tires"),
+        ] {
+            assert_eq!(us(uk).as_deref(), Some(want), "{uk}");
+        }
+        assert_eq!(us("table"), None);
+    }
+
     use super::*;
 
     #[test]
