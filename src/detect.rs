@@ -118,8 +118,8 @@ impl Default for Calibration {
     /// spellings read as American by the model).
     fn default() -> Calibration {
         Calibration {
-            rate_slope: 1.1261,
-            rate_intercept: -0.0507,
+            rate_slope: 1.1251,
+            rate_intercept: -0.0505,
             threshold: 0.0537,
             short_doc_margin: 0.1,
             score_slope: 300.0,

@@ -26,9 +26,10 @@ Inflected forms are generated on both sides with the same slot (plural,
 for irregular forms and regular English rules otherwise.
 
 A pair whose two sides are one word in British and American spelling
-("defence" and "defense", "criticised" and "criticized") is left out: a
-spelling is not a swap, and restoring it would only turn British text
-American (--keep-spelling-variants keeps them).
+("defence" and "defense", "criticised" and "criticized"), or one word
+written with and without a space or hyphen ("car maker", "carmaker"), is
+left out: a spelling is not a swap, and restoring it would only turn
+British text American (--keep-spelling-variants keeps them).
 """
 
 import argparse
@@ -83,8 +84,12 @@ def spelling_key(term):
 
 
 def spelling_variants(a, b):
-    """True if `a` and `b` are one term in British and American spelling."""
-    return a != b and spelling_key(a) == spelling_key(b)
+    """True if `a` and `b` are one term in British and American spelling,
+    or written with and without a space or hyphen ("car maker", "carmaker";
+    "e-mail", "email")."""
+    def key(t):
+        return spelling_key(t).replace(" ", "").replace("-", "")
+    return a != b and key(a) == key(b)
 
 
 VERB_SLOTS = ("3sg", "past", "pp", "ing")
