@@ -430,9 +430,9 @@ thread_local! {
 const MEMO_POOL_MAX_CANDIDATES: usize = 1 << 20;
 
 impl Memo {
-    /// Empties the memo for a document of `matches` lexicon matches whose
-    /// filling pass asks for `limit` candidates per span.
-    fn reset(&mut self, matches: usize, limit: usize) {
+    /// Empties the memo for a document of `matches` lexicon matches, to be
+    /// filled by a pass with settings `p`.
+    fn reset(&mut self, matches: usize, p: &Params) {
         self.at.clear();
         self.at.resize(matches, 0);
         self.kept.clear();
@@ -440,7 +440,8 @@ impl Memo {
         self.cands.clear();
         self.first.clear();
         self.window.clear();
-        self.limit = limit;
+        self.limit = p.precheck_candidates;
+        self.fast_accept_order = p.fast_accept_order;
     }
 
     /// The memoized span of match `k`: its index.
@@ -772,8 +773,7 @@ impl Decoder {
         let memo =
             (self.params.adaptive_rate.is_some() && matches.len() <= MEMO_MAX_MATCHES).then(|| {
                 let mut memo = MEMO_POOL.with(|pool| pool.take());
-                memo.reset(matches.len(), self.params.precheck_candidates);
-                memo.fast_accept_order = self.params.fast_accept_order;
+                memo.reset(matches.len(), &self.params);
                 std::cell::RefCell::new(memo)
             });
         Doc {
@@ -1349,53 +1349,49 @@ impl Decoder {
                 }
             };
             scored.clear();
-            // Where this span's candidates sit in the memo's arrays.
-            let entry = if let Some(i) = memoized {
-                let mm = memo.as_ref().expect("memoized");
-                let range = mm.range(i);
-                for c in &cands[stored..] {
-                    if let Some(&w) = self.cand_ids(c).first() {
-                        self.lm.prefetch_in(&left, w);
-                    }
-                }
-                for (ci, c) in cands.iter().enumerate() {
-                    let first = if ci < stored { mm.first[range.start + ci] } else { stage1(c) };
-                    if !first.is_nan() {
-                        let fixed = self.channel_with(channel_base, c) + bonus(ci);
-                        scored.push((first + fixed, ci, first));
-                    }
-                }
-                Some(range.start)
-            } else {
-                // Candidates come ranked (P(spun | original) · P(original)
-                // for the shipped lexicon): score the first few in context.
-                // Stage 1: the first word in the left context, plus the
-                // channel; stage 2: the best few with the whole window.
-                for c in cands.iter() {
-                    if let Some(&w) = self.cand_ids(c).first() {
-                        self.lm.prefetch_in(&left, w);
-                    }
-                }
-                let base = memo.as_mut().map(|mm| {
+            // Where this span's candidates sit in the memo's arrays. A span
+            // checked afresh starts its entry: the memo records its
+            // candidates' stage-1 scores, and each gets a window slot.
+            let fresh = memoized.is_none();
+            let entry = match memoized {
+                Some(i) => Some(memo.as_ref().expect("memoized").range(i).start),
+                None => memo.as_mut().map(|mm| {
                     mm.push(k, kept);
                     mm.cands.extend_from_slice(cands);
                     let n = mm.cands.len();
                     mm.window.resize(n, f32::NAN);
                     mm.first.len()
-                });
-                stored = cands.len();
-                for (ci, c) in cands.iter().enumerate() {
-                    let first = stage1(c);
-                    if let Some(mm) = memo.as_mut() {
-                        mm.first.push(first);
-                    }
-                    if !first.is_nan() {
-                        let fixed = self.channel_with(channel_base, c) + bonus(ci);
-                        scored.push((first + fixed, ci, first));
-                    }
-                }
-                base
+                }),
             };
+            // Candidates come ranked (P(spun | original) · P(original)
+            // for the shipped lexicon): score the first few in context.
+            // Stage 1: the first word in the left context, plus the
+            // channel (from the memo where it has it); stage 2: the best
+            // few with the whole window.
+            for c in &cands[stored..] {
+                if let Some(&w) = self.cand_ids(c).first() {
+                    self.lm.prefetch_in(&left, w);
+                }
+            }
+            for (ci, c) in cands.iter().enumerate() {
+                let first = match (entry, memo.as_mut()) {
+                    (Some(base), Some(mm)) if ci < stored => mm.first[base + ci],
+                    (_, mm) => {
+                        let first = stage1(c);
+                        if let (true, Some(mm)) = (fresh, mm) {
+                            mm.first.push(first);
+                        }
+                        first
+                    }
+                };
+                if !first.is_nan() {
+                    let fixed = self.channel_with(channel_base, c) + bonus(ci);
+                    scored.push((first + fixed, ci, first));
+                }
+            }
+            if fresh {
+                stored = cands.len();
+            }
             // Without the lattice, only the best candidate's gain is used.
             let windows = if p.joint {
                 p.window_candidates.max(p.lattice_candidates)
