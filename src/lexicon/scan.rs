@@ -559,59 +559,65 @@ impl Scanner {
         let bytes = input.as_bytes();
         // The first non-ASCII byte at or after the last token looked at.
         let mut wide = next_non_ascii(bytes, 0);
-        let mut words = 0;
-        for t in tokens {
+        // Each pass below extends its vector from an iterator of known
+        // length: a `push` per token checked the capacity and stored the
+        // length back at every token.
+        let norm = &mut self.norm;
+        self.bounds.extend(tokens.iter().map(|t| {
             let (mut a, mut b) = (t.start, t.end);
             if wide < t.end {
                 if wide < t.start {
                     wide = next_non_ascii(bytes, t.start);
                 }
                 if wide < t.end {
-                    a = self.norm.len();
-                    normalize_into(t.text(input), &mut self.norm);
-                    b = self.norm.len();
+                    a = norm.len();
+                    normalize_into(t.text(input), norm);
+                    b = norm.len();
                     wide = next_non_ascii(bytes, t.end);
                 }
             }
-            self.bounds.push((a as u32, b as u32));
-            let word = &self.norm.as_bytes()[a..b];
+            (a as u32, b as u32)
+        }));
+        let norm = self.norm.as_bytes();
+        let mut words = 0;
+        let table = &self.words;
+        self.keys.extend(tokens.iter().zip(&self.bounds).map(|(t, &(a, b))| {
+            let word = &norm[a as usize..b as usize];
             // Only a word starts a phrase, so only words need a number.
             // Long tokens are rare and would fill the table with copies of
             // themselves: walked every time instead.
-            self.keys.push(if t.kind == TokenKind::Word && word.len() <= MEMO_WORD_BYTES {
+            if t.kind == TokenKind::Word && word.len() <= MEMO_WORD_BYTES {
                 let key = WordKey::new(word);
                 let home = key.home();
                 // The table is too large for the CPU's caches: its lookups
                 // come after every token is keyed, so that they find the
                 // slots loaded (a lookup at once would wait on each).
-                self.words.prefetch(home);
+                table.prefetch(home);
                 words += 1;
                 (key, home)
             } else {
                 (WordKey::new(&[]), UNKEYED)
-            });
-        }
+            }
+        }));
         self.word_ids.clear();
-        for (&(key, home), &(a, b)) in self.keys.iter().zip(&self.bounds) {
-            let id = if home == UNKEYED {
-                NOT_MEMOIZED
-            } else {
-                let id = self.words.number_keyed(
-                    &self.norm.as_bytes()[a as usize..b as usize],
-                    key,
-                    home,
-                );
-                // Likewise the walks' first-word memos, which the walks
-                // read in the same order.
-                for first in &self.first {
-                    if let Some(memo) = first.get(id as usize) {
-                        prefetch(memo);
-                    }
+        let (table, firsts) = (&mut self.words, &self.first);
+        self.word_ids.extend(self.keys.iter().zip(&self.bounds).map(|(&(key, home), &(a, b))| {
+            if home == UNKEYED {
+                return NOT_MEMOIZED;
+            }
+            let id = table.number_keyed(&norm[a as usize..b as usize], key, home);
+            // Likewise the walks' first-word memos, which the walks read in
+            // the same order. (By index: iterating the layers' vectors
+            // divided their byte length by 24 at every word, 6M
+            // instructions over the BBC corpus.)
+            #[allow(clippy::needless_range_loop)]
+            for l in 0..firsts.len() {
+                if let Some(memo) = firsts[l].get(id as usize) {
+                    prefetch(memo);
                 }
-                id
-            };
-            self.word_ids.push(id);
-        }
+            }
+            id
+        }));
         for first in &mut self.first {
             first.resize(self.words.len(), None);
         }
