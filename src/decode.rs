@@ -25,7 +25,7 @@ use std::ops::Range;
 
 use crate::embed::{EmbedIndex, Embeddings};
 use crate::lexicon::{Lexicon, RawCandidate, ScanMode, Scanner, Sources};
-use crate::lm::{LanguageModel, WordId};
+use crate::lm::{BigramMemo, LanguageModel, WordId};
 use crate::tokenize::{tokenize, Token, TokenKind};
 
 /// Tunable settings of the decoder. The defaults were chosen on a
@@ -1030,7 +1030,9 @@ impl Decoder {
     }
 
     /// Scores `ids` after the context (w2, w1), then the `after` words;
-    /// `ids` with the document cache mixed in.
+    /// `ids` with the document cache mixed in. `end` keeps the last word's
+    /// bigram for the next window with the same `after`
+    /// ([`rest_of_window`](Decoder::rest_of_window)).
     fn window(
         &self,
         w2: WordId,
@@ -1038,13 +1040,14 @@ impl Decoder {
         ids: &[WordId],
         after: &[WordId],
         cache: Cache<'_>,
+        end: &mut BigramMemo,
     ) -> f32 {
         let (first, rest) = match ids.split_first() {
             Some((&first, rest)) => (first, rest),
-            None => return self.rest_of_window(self.context(w2, w1), w1, &[], after, cache),
+            None => return self.rest_of_window(self.context(w2, w1), w1, &[], after, cache, end),
         };
         let (l, next) = self.step(&self.context(w2, w1), w1, first);
-        mix(cache, first, l.log10) + self.rest_of_window(next, first, rest, after, cache)
+        mix(cache, first, l.log10) + self.rest_of_window(next, first, rest, after, cache, end)
     }
 
     /// Like [`window`](Decoder::window) after (w2, w1), with the first of
@@ -1057,12 +1060,17 @@ impl Decoder {
         ids: &[WordId],
         after: &[WordId],
         cache: Cache<'_>,
+        end: &mut BigramMemo,
     ) -> f32 {
-        first + self.rest_of_window(self.context(w1, ids[0]), ids[0], &ids[1..], after, cache)
+        first + self.rest_of_window(self.context(w1, ids[0]), ids[0], &ids[1..], after, cache, end)
     }
 
     /// The rest of a window from the resolved context `ctx` of a history
-    /// ending in `w1`: `ids` with the cache mixed in, then `after`.
+    /// ending in `w1`: `ids` with the cache mixed in, then `after`. The
+    /// last word is looked up through `end`: the windows of a span's
+    /// candidates end in the same two words, and where the trigram is
+    /// missing (mostly, after a candidate) each would probe the same
+    /// bigram of those two words.
     fn rest_of_window(
         &self,
         mut ctx: crate::lm::Context,
@@ -1070,6 +1078,7 @@ impl Decoder {
         ids: &[WordId],
         after: &[WordId],
         cache: Cache<'_>,
+        end: &mut BigramMemo,
     ) -> f32 {
         let mut s = 0.0;
         for &w in ids {
@@ -1080,7 +1089,7 @@ impl Decoder {
         for (k, &w) in after.iter().enumerate() {
             if k + 1 == after.len() {
                 // The last word's next context is never used.
-                return s + self.lm.score_in(&ctx, w);
+                return s + self.lm.lookup_in_memo(&ctx, w, end).log10;
             }
             let (l, next) = self.step(&ctx, w1, w);
             s += l.log10;
@@ -1420,6 +1429,7 @@ impl Decoder {
             // window still to come: once that falls short, the span is out
             // whatever the rest would score (exact, like the check above).
             let mut close = false;
+            let mut end = BigramMemo::default();
             for (score, ci, first) in scored.iter_mut() {
                 if !close && *score - kept < -room {
                     break;
@@ -1430,7 +1440,8 @@ impl Decoder {
                 let window = match known {
                     Some(w) if !w.is_nan() => w,
                     _ => {
-                        let w = self.window_rest(*first, w1, self.cand_ids(c), after, cand_cache);
+                        let ids = self.cand_ids(c);
+                        let w = self.window_rest(*first, w1, ids, after, cand_cache, &mut end);
                         if let (Some(j), Some(mm)) = (slot, memo.as_mut()) {
                             mm.window[j] = w;
                         }
@@ -1702,8 +1713,9 @@ impl Decoder {
                 [next.first().copied().unwrap_or(eos), next.get(1).copied().unwrap_or(eos)];
             let after: &[WordId] = if next.is_empty() { &after_buf[..1] } else { &after_buf };
             let observed = sentence.ids_of(a.first, a.last);
-            let gain = self.window(w2, w1, c.ids, after, cand_cache) + c.channel
-                - self.window(w2, w1, observed, after, cache.map(|c| (c, true)));
+            let mut end = BigramMemo::default();
+            let gain = self.window(w2, w1, c.ids, after, cand_cache, &mut end) + c.channel
+                - self.window(w2, w1, observed, after, cache.map(|c| (c, true)), &mut end);
             let span = &mut analysis.spans[a.span_ix];
             // Into the pre-check's string, whose buffer fits most originals.
             span.original.clear();
@@ -2519,6 +2531,7 @@ mod tests {
                     &ids[p..p + len],
                     after,
                     None,
+                    &mut BigramMemo::default(),
                 );
                 let got = d.observed_window(&mut obs, &ids, p, len, after.len(), None);
                 assert_eq!(got, want, "order {order}, window at {p}");
