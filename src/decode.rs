@@ -25,7 +25,7 @@ use std::ops::Range;
 
 use crate::embed::{EmbedIndex, Embeddings};
 use crate::lexicon::{Lexicon, RawCandidate, ScanMode, Scanner, Sources};
-use crate::lm::{LanguageModel, WordId};
+use crate::lm::{BigramMemo, LanguageModel, WordId};
 use crate::tokenize::{tokenize, Token, TokenKind};
 
 /// Tunable settings of the decoder. The defaults were chosen on a
@@ -286,11 +286,19 @@ type LazyIds = std::sync::OnceLock<Box<[WordId]>>;
 /// nothing).
 #[derive(Clone, Debug)]
 struct Prepared<'a> {
-    original: &'a str,
+    /// Where its original is in the lexicon: spelt out only for the
+    /// candidates the lattice chooses (most never are, and reading a
+    /// string from the lexicon is most of the cost of preparing one).
+    origin: (u16, u32),
     sources: Sources,
     weight: f32,
     ids: &'a [WordId],
     channel: f32,
+    /// Its first word's log10 probability in the observed left context,
+    /// cache included (the pre-check's stage 1): the lattice's emission
+    /// of the candidate from the observed history, which the lattice
+    /// reads instead of looking it up again.
+    first: f32,
 }
 
 /// A span with its prepared candidates, in unit coordinates.
@@ -842,7 +850,7 @@ impl Decoder {
             let scratch = &mut *scratch.borrow_mut();
             for (k, arcs) in &pending {
                 let sentence = doc.sentences[*k].get().expect("pre-checked sentence");
-                self.viterbi(sentence, arcs, cache, scratch, analysis);
+                self.viterbi(sentence, arcs, cache, scratch, analysis, false);
             }
         });
         analysis.spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
@@ -932,7 +940,7 @@ impl Decoder {
                 } else if defer {
                     pending.push((k, prepared));
                 } else if self.params.joint {
-                    self.viterbi(sentence, &prepared, cache, scratch, &mut analysis);
+                    self.viterbi(sentence, &prepared, cache, scratch, &mut analysis, true);
                 } else {
                     self.choose_locally(&prepared, scratch, &mut analysis);
                 }
@@ -1022,7 +1030,9 @@ impl Decoder {
     }
 
     /// Scores `ids` after the context (w2, w1), then the `after` words;
-    /// `ids` with the document cache mixed in.
+    /// `ids` with the document cache mixed in. `end` keeps the last word's
+    /// bigram for the next window with the same `after`
+    /// ([`rest_of_window`](Decoder::rest_of_window)).
     fn window(
         &self,
         w2: WordId,
@@ -1030,13 +1040,14 @@ impl Decoder {
         ids: &[WordId],
         after: &[WordId],
         cache: Cache<'_>,
+        end: &mut BigramMemo,
     ) -> f32 {
         let (first, rest) = match ids.split_first() {
             Some((&first, rest)) => (first, rest),
-            None => return self.rest_of_window(self.context(w2, w1), w1, &[], after, cache),
+            None => return self.rest_of_window(self.context(w2, w1), w1, &[], after, cache, end),
         };
         let (l, next) = self.step(&self.context(w2, w1), w1, first);
-        mix(cache, first, l.log10) + self.rest_of_window(next, first, rest, after, cache)
+        mix(cache, first, l.log10) + self.rest_of_window(next, first, rest, after, cache, end)
     }
 
     /// Like [`window`](Decoder::window) after (w2, w1), with the first of
@@ -1049,12 +1060,17 @@ impl Decoder {
         ids: &[WordId],
         after: &[WordId],
         cache: Cache<'_>,
+        end: &mut BigramMemo,
     ) -> f32 {
-        first + self.rest_of_window(self.context(w1, ids[0]), ids[0], &ids[1..], after, cache)
+        first + self.rest_of_window(self.context(w1, ids[0]), ids[0], &ids[1..], after, cache, end)
     }
 
     /// The rest of a window from the resolved context `ctx` of a history
-    /// ending in `w1`: `ids` with the cache mixed in, then `after`.
+    /// ending in `w1`: `ids` with the cache mixed in, then `after`. The
+    /// last word is looked up through `end`: the windows of a span's
+    /// candidates end in the same two words, and where the trigram is
+    /// missing (mostly, after a candidate) each would probe the same
+    /// bigram of those two words.
     fn rest_of_window(
         &self,
         mut ctx: crate::lm::Context,
@@ -1062,6 +1078,7 @@ impl Decoder {
         ids: &[WordId],
         after: &[WordId],
         cache: Cache<'_>,
+        end: &mut BigramMemo,
     ) -> f32 {
         let mut s = 0.0;
         for &w in ids {
@@ -1072,7 +1089,7 @@ impl Decoder {
         for (k, &w) in after.iter().enumerate() {
             if k + 1 == after.len() {
                 // The last word's next context is never used.
-                return s + self.lm.score_in(&ctx, w);
+                return s + self.lm.lookup_in_memo(&ctx, w, end).log10;
             }
             let (l, next) = self.step(&ctx, w1, w);
             s += l.log10;
@@ -1412,6 +1429,7 @@ impl Decoder {
             // window still to come: once that falls short, the span is out
             // whatever the rest would score (exact, like the check above).
             let mut close = false;
+            let mut end = BigramMemo::default();
             for (score, ci, first) in scored.iter_mut() {
                 if !close && *score - kept < -room {
                     break;
@@ -1422,7 +1440,8 @@ impl Decoder {
                 let window = match known {
                     Some(w) if !w.is_nan() => w,
                     _ => {
-                        let w = self.window_rest(*first, w1, self.cand_ids(c), after, cand_cache);
+                        let ids = self.cand_ids(c);
+                        let w = self.window_rest(*first, w1, ids, after, cand_cache, &mut end);
                         if let (Some(j), Some(mm)) = (slot, memo.as_mut()) {
                             mm.window[j] = w;
                         }
@@ -1461,14 +1480,15 @@ impl Decoder {
             scored.truncate(if p.joint { p.lattice_candidates } else { 0 });
             let prepared = scored
                 .iter()
-                .map(|&(_, ci, _)| {
+                .map(|&(_, ci, first)| {
                     let c = &cands[ci];
                     Prepared {
-                        original: self.lexicon.original(c.origin),
+                        origin: c.origin,
                         sources: c.sources,
                         weight: c.weight,
                         ids: self.cand_ids(c),
                         channel: self.channel_with(channel_base, c) + bonus(ci),
+                        first,
                     }
                 })
                 .collect();
@@ -1478,6 +1498,9 @@ impl Decoder {
     }
 
     /// Viterbi over one sentence; marks chosen spans and their confidence.
+    ///
+    /// `prechecked`: whether `scratch.observed` holds this sentence's
+    /// lookups (the pre-check just ran on it); if not, they start afresh.
     fn viterbi(
         &self,
         sentence: &Sentence,
@@ -1485,13 +1508,18 @@ impl Decoder {
         cache: Option<&DocCache>,
         scratch: &mut Scratch,
         analysis: &mut Analysis,
+        prechecked: bool,
     ) {
         let p = &self.params;
         let n = sentence.len();
         // Units some span covers: their kept words get the cache model too,
         // and only they need scoring when a single history reaches them
         // (the others are kept on every path).
-        let Scratch { states, arcs_at, path, covered, .. } = scratch;
+        let Scratch { states, arcs_at, path, covered, observed: obs, .. } = scratch;
+        let ids = &sentence.ids;
+        if !prechecked {
+            obs.reset(ids.len());
+        }
         covered.clear();
         covered.resize(n, false);
         for a in arcs {
@@ -1545,13 +1573,60 @@ impl Decoder {
                 }
             }
             let current = std::mem::take(&mut states[i]);
+            let (lo, hi) = (sentence.units[i].lo, sentence.units[i].hi);
+            let before = sentence.before(i, bos);
             for (si, st) in current.iter().enumerate() {
+                let keep = if st.changed { keep_after_change } else { 0.0 };
+                let bonus = if st.changed { follow_bonus } else { 0.0 };
+                if (st.w2, st.w1) == before {
+                    // The observed history (kept words up to here; its
+                    // emissions depend on (w2, w1) alone): the pre-check
+                    // looked up what it emits, the observed word in
+                    // `obs` and each candidate's first word in stage 1,
+                    // summed here as `emit_in` sums them.
+                    let mut s = 0.0;
+                    let (mut w2, mut w1) = (st.w2, st.w1);
+                    for q in lo..hi {
+                        let l = self.observed_lookup(obs, ids, q);
+                        s += mix(observed_cache(i), ids[q], l.log10);
+                        (w2, w1) = (w1, ids[q]);
+                    }
+                    relax(
+                        &mut states[i + 1],
+                        State {
+                            w2,
+                            w1,
+                            ctx: obs.ctx[hi],
+                            changed: false,
+                            score: st.score + s + keep,
+                            back: Some((i, si, Edge::Keep)),
+                        },
+                    );
+                    for &ai in &arcs_at[i] {
+                        let a = &arcs[ai];
+                        for (ci, c) in a.cands.iter().enumerate() {
+                            let (s, w2, w1, next) =
+                                self.emit_after_first(c.first, st.w1, c.ids, cand_cache);
+                            relax(
+                                &mut states[a.last],
+                                State {
+                                    w2,
+                                    w1,
+                                    ctx: next,
+                                    changed: true,
+                                    score: st.score + s + c.channel + bonus,
+                                    back: Some((i, si, Edge::Replace { arc: ai, cand: ci })),
+                                },
+                            );
+                        }
+                    }
+                    continue;
+                }
                 // The state's context, resolved once for all its edges.
                 let ctx = st.ctx.unwrap_or_else(|| self.context(st.w2, st.w1));
                 // Keep the observed word.
                 let (s, w2, w1, next) =
                     self.emit_in(&ctx, st.w2, st.w1, sentence.ids_of(i, i + 1), observed_cache(i));
-                let keep = if st.changed { keep_after_change } else { 0.0 };
                 relax(
                     &mut states[i + 1],
                     State {
@@ -1563,7 +1638,6 @@ impl Decoder {
                         back: Some((i, si, Edge::Keep)),
                     },
                 );
-                let bonus = if st.changed { follow_bonus } else { 0.0 };
                 for &ai in &arcs_at[i] {
                     for c in &arcs[ai].cands {
                         self.lm.prefetch_in(&ctx, c.ids[0]);
@@ -1639,10 +1713,13 @@ impl Decoder {
                 [next.first().copied().unwrap_or(eos), next.get(1).copied().unwrap_or(eos)];
             let after: &[WordId] = if next.is_empty() { &after_buf[..1] } else { &after_buf };
             let observed = sentence.ids_of(a.first, a.last);
-            let gain = self.window(w2, w1, c.ids, after, cand_cache) + c.channel
-                - self.window(w2, w1, observed, after, cache.map(|c| (c, true)));
+            let mut end = BigramMemo::default();
+            let gain = self.window(w2, w1, c.ids, after, cand_cache, &mut end) + c.channel
+                - self.window(w2, w1, observed, after, cache.map(|c| (c, true)), &mut end);
             let span = &mut analysis.spans[a.span_ix];
-            span.original = c.original.to_string();
+            // Into the pre-check's string, whose buffer fits most originals.
+            span.original.clear();
+            span.original.push_str(self.lexicon.original(c.origin));
             span.sources = c.sources;
             span.weight = c.weight;
             span.gain = gain;
@@ -1682,6 +1759,32 @@ impl Decoder {
                 span.confidence = logistic(slope * gain.min(0.0));
             }
         }
+    }
+
+    /// [`emit_in`](Decoder::emit_in) of `ids` from a history ending in
+    /// `w1`, their first word's score being `first` already: the same sum
+    /// in the same order. A single word's next context is left unresolved
+    /// (None), for when (and if) its state is expanded.
+    fn emit_after_first(
+        &self,
+        first: f32,
+        w1: WordId,
+        ids: &[WordId],
+        cache: Cache<'_>,
+    ) -> (f32, WordId, WordId, Option<crate::lm::Context>) {
+        let mut s = 0.0;
+        s += first;
+        let [w, rest @ ..] = ids else { unreachable!("a candidate has ids") };
+        if rest.is_empty() {
+            return (s, w1, *w, None);
+        }
+        let (mut w2, mut w1, mut ctx) = (w1, *w, self.context(w1, *w));
+        for &w in rest {
+            let (l, next) = self.step(&ctx, w1, w);
+            s += mix(cache, w, l.log10);
+            (w2, w1, ctx) = (w1, w, next);
+        }
+        (s, w2, w1, Some(ctx))
     }
 
     /// Scores `ids` from the state (w2, w1), whose context `ctx` is already
@@ -1782,8 +1885,24 @@ impl WordIdCache {
     }
 
     /// Appends the ids of `word` (scanner word number `number`, `u32::MAX`
-    /// for none) to `out`.
+    /// for none) to `out`. The common case, a numbered word of one id seen
+    /// before, inlined: as a call, its prologue and epilogue were a third
+    /// of its instructions.
+    #[inline]
     fn ids(&mut self, model: &Model, word: &str, number: u32, out: &mut Vec<WordId>) {
+        if let Some(&(lo, hi)) = self.by_number.get(number as usize) {
+            // `UNSEEN` wraps to (MAX, 0): not one id.
+            if lo.wrapping_add(1) == hi && word.is_ascii() {
+                out.push(self.ids[lo as usize]);
+                return;
+            }
+        }
+        self.ids_slow(model, word, number, out)
+    }
+
+    /// [`ids`](WordIdCache::ids) past its common case.
+    #[inline(never)]
+    fn ids_slow(&mut self, model: &Model, word: &str, number: u32, out: &mut Vec<WordId>) {
         if number != u32::MAX && word.is_ascii() {
             let n = number as usize;
             if n >= self.by_number.len() {
@@ -2412,6 +2531,7 @@ mod tests {
                     &ids[p..p + len],
                     after,
                     None,
+                    &mut BigramMemo::default(),
                 );
                 let got = d.observed_window(&mut obs, &ids, p, len, after.len(), None);
                 assert_eq!(got, want, "order {order}, window at {p}");

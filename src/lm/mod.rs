@@ -189,6 +189,15 @@ pub struct Context {
     bo1: Option<f32>,
 }
 
+/// One bigram probe kept for the next lookup that needs the same bigram
+/// ([`LanguageModel::lookup_in_memo`]); valid only for the model that
+/// filled it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BigramMemo {
+    /// (w1, w) and the slot of bigram (w1 w), if the model has it.
+    entry: Option<(WordId, WordId, Option<BigramSlot>)>,
+}
+
 /// The result of one lookup, with the order of the n-gram that answered.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Lookup {
@@ -617,6 +626,36 @@ impl LanguageModel {
         Lookup { log10: u.prob + bo1 + ctx.bo21, order: 1 }
     }
 
+    /// [`lookup_in`](LanguageModel::lookup_in)`(ctx, w)`, reading the
+    /// bigram (w1 w) from `memo` when it holds that bigram and keeping it
+    /// there otherwise: a word looked up after several contexts that end
+    /// in the same word (the last word of a window after each candidate,
+    /// where the trigram is mostly missing) probes its bigram once.
+    #[inline]
+    pub fn lookup_in_memo(&self, ctx: &Context, w: WordId, memo: &mut BigramMemo) -> Lookup {
+        let Some(u) = self.unigrams.get(w as usize) else {
+            return Lookup { log10: self.header.unk_log10, order: 0 };
+        };
+        let Some(bo1) = ctx.bo1 else { return Lookup { log10: u.prob, order: 1 } };
+        let bytes = self.data.bytes();
+        if let Some(log10) = ctx.tri.and_then(|context| self.trigram(bytes, context, w)) {
+            return Lookup { log10, order: 3 };
+        }
+        let bigram = match memo.entry {
+            Some((w1, w0, slot)) if w1 == ctx.w1 && w0 == w => slot,
+            _ => {
+                let slot = self.bigram(bytes, ctx.w1, w);
+                memo.entry = Some((ctx.w1, w, slot));
+                slot
+            }
+        };
+        if let Some(slot) = bigram {
+            let p = self.bigram_probs[slot.prob_bin()];
+            return Lookup { log10: p + ctx.bo21, order: 2 };
+        }
+        Lookup { log10: u.prob + bo1 + ctx.bo21, order: 1 }
+    }
+
     /// [`lookup_in`](LanguageModel::lookup_in)`(ctx, w)` and the context
     /// for the next word, as [`context`](LanguageModel::context)`(w1, w)`
     /// (w1 being `ctx`'s last word) would resolve it: both need the bigram
@@ -843,7 +882,7 @@ fn find<'a, const W: usize>(
 }
 
 /// A bigram's slot: key word (3 bytes), probability bin, back-off bin.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct BigramSlot([u8; format::BIGRAM_SLOT]);
 
 impl BigramSlot {
@@ -898,6 +937,33 @@ mod tests {
             assert_eq!(lm.lookup_next(&next, x).0, lm.lookup_in(&want, x));
         }
         // Every way of answering was exercised.
+        assert!(orders.iter().all(|&n| n > 0), "{orders:?}");
+    }
+
+    /// `lookup_in_memo` answers as `lookup_in`, whatever the memo holds
+    /// (one memo throughout, so that it is read for the bigram it keeps
+    /// and overwritten for others).
+    #[test]
+    fn lookup_in_memo_is_lookup_in() {
+        let lm = LanguageModel::embedded();
+        let mut ids = vec![lm.bos(), lm.eos(), lm.unk()];
+        for w in ["the", "of", "united", "states", "said", "on", "monday", "war", "civil"] {
+            ids.push(lm.id(w));
+        }
+        let mut rng = 0x0fed_cba9_8765_4321_u64;
+        let mut memo = BigramMemo::default();
+        let mut orders = [0usize; 4];
+        for _ in 0..4000 {
+            let mut pick = || {
+                rng = format::mix(rng);
+                ids[(rng % ids.len() as u64) as usize]
+            };
+            let (w2, w1, w) = (pick(), pick(), pick());
+            let ctx = lm.context(w2, w1);
+            let got = lm.lookup_in_memo(&ctx, w, &mut memo);
+            assert_eq!(got, lm.lookup_in(&ctx, w), "{w2} {w1} {w}");
+            orders[got.order as usize] += 1;
+        }
         assert!(orders.iter().all(|&n| n > 0), "{orders:?}");
     }
 
