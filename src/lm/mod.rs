@@ -611,19 +611,7 @@ impl LanguageModel {
     /// log10 P(w | context), and the order of the n-gram that answered.
     #[inline]
     pub fn lookup_in(&self, ctx: &Context, w: WordId) -> Lookup {
-        let Some(u) = self.unigrams.get(w as usize) else {
-            return Lookup { log10: self.header.unk_log10, order: 0 };
-        };
-        let Some(bo1) = ctx.bo1 else { return Lookup { log10: u.prob, order: 1 } };
-        let bytes = self.data.bytes();
-        if let Some(log10) = ctx.tri.and_then(|context| self.trigram(bytes, context, w)) {
-            return Lookup { log10, order: 3 };
-        }
-        if let Some(slot) = self.bigram(bytes, ctx.w1, w) {
-            let p = self.bigram_probs[slot.prob_bin()];
-            return Lookup { log10: p + ctx.bo21, order: 2 };
-        }
-        Lookup { log10: u.prob + bo1 + ctx.bo21, order: 1 }
+        self.lookup_via(ctx, w, |w| self.bigram(self.data.bytes(), ctx.w1, w))
     }
 
     /// [`lookup_in`](LanguageModel::lookup_in)`(ctx, w)`, reading the
@@ -633,23 +621,35 @@ impl LanguageModel {
     /// where the trigram is mostly missing) probes its bigram once.
     #[inline]
     pub fn lookup_in_memo(&self, ctx: &Context, w: WordId, memo: &mut BigramMemo) -> Lookup {
+        self.lookup_via(ctx, w, |w| match memo.entry {
+            Some((w1, w0, slot)) if w1 == ctx.w1 && w0 == w => slot,
+            _ => {
+                let slot = self.bigram(self.data.bytes(), ctx.w1, w);
+                memo.entry = Some((ctx.w1, w, slot));
+                slot
+            }
+        })
+    }
+
+    /// The lookup of `w` in `ctx` with the bigram (w1 w) probed by
+    /// `bigram`: the one body of [`lookup_in`](LanguageModel::lookup_in)
+    /// and [`lookup_in_memo`](LanguageModel::lookup_in_memo).
+    #[inline(always)]
+    fn lookup_via(
+        &self,
+        ctx: &Context,
+        w: WordId,
+        bigram: impl FnOnce(WordId) -> Option<BigramSlot>,
+    ) -> Lookup {
         let Some(u) = self.unigrams.get(w as usize) else {
             return Lookup { log10: self.header.unk_log10, order: 0 };
         };
         let Some(bo1) = ctx.bo1 else { return Lookup { log10: u.prob, order: 1 } };
-        let bytes = self.data.bytes();
-        if let Some(log10) = ctx.tri.and_then(|context| self.trigram(bytes, context, w)) {
+        if let Some(log10) = ctx.tri.and_then(|context| self.trigram(self.data.bytes(), context, w))
+        {
             return Lookup { log10, order: 3 };
         }
-        let bigram = match memo.entry {
-            Some((w1, w0, slot)) if w1 == ctx.w1 && w0 == w => slot,
-            _ => {
-                let slot = self.bigram(bytes, ctx.w1, w);
-                memo.entry = Some((ctx.w1, w, slot));
-                slot
-            }
-        };
-        if let Some(slot) = bigram {
+        if let Some(slot) = bigram(w) {
             let p = self.bigram_probs[slot.prob_bin()];
             return Lookup { log10: p + ctx.bo21, order: 2 };
         }
