@@ -335,6 +335,9 @@ struct Scratch {
     observed: Observed,
     /// The candidates of the span being checked.
     cands: Vec<RawCandidate>,
+    /// Per candidate of the span being checked: the bigram (word before
+    /// the span, its first word) if its stage 1 probed it, for its window.
+    probes: Vec<BigramMemo>,
     /// The lattice's emissions shared by states ending in the same word
     /// (see [`Shared`]).
     shared: Shared,
@@ -1088,7 +1091,9 @@ impl Decoder {
 
     /// Like [`window`](Decoder::window) after (w2, w1), with the first of
     /// `ids` already scored (`first`, its log10 in that context, cache
-    /// included).
+    /// included; `probe` may hold the bigram (w1, first word) that scoring
+    /// it probed).
+    #[allow(clippy::too_many_arguments)]
     fn window_rest(
         &self,
         first: f32,
@@ -1096,9 +1101,15 @@ impl Decoder {
         ids: &[WordId],
         after: &[WordId],
         cache: Cache<'_>,
+        probe: &BigramMemo,
         end: &mut BigramMemo,
     ) -> f32 {
-        first + self.rest_of_window(self.context(w1, ids[0]), ids[0], &ids[1..], after, cache, end)
+        let ctx = if self.params.lm_order >= 3 {
+            self.lm.context_memo(w1, ids[0], probe)
+        } else {
+            self.context(w1, ids[0])
+        };
+        first + self.rest_of_window(ctx, ids[0], &ids[1..], after, cache, end)
     }
 
     /// The rest of a window from the resolved context `ctx` of a history
@@ -1224,8 +1235,16 @@ impl Decoder {
         let p = &self.params;
         let units = &sentence.units;
         let base = units.first().map_or(0, |u| u.token);
-        let Scratch { unit_index, scored, embed_ctx, embed_bonus, observed: obs, cands, .. } =
-            scratch;
+        let Scratch {
+            unit_index,
+            scored,
+            embed_ctx,
+            embed_bonus,
+            observed: obs,
+            cands,
+            probes,
+            ..
+        } = scratch;
         let ids = &sentence.ids;
         obs.reset(ids.len());
         unit_index.clear();
@@ -1393,12 +1412,14 @@ impl Decoder {
 
             // Stage 1 of a candidate: its first word in the left context
             // (NaN if the model cannot score it).
-            let stage1 = |c: &RawCandidate| {
+            // The bigram (w1, first word) it probes, if it does, is kept
+            // in `probe` for the candidate's window.
+            let stage1 = |c: &RawCandidate, probe: &mut BigramMemo| {
                 let ids = self.cand_ids(c);
                 if ids.is_empty() || ids.iter().any(|&w| !self.lm.is_known(w)) {
                     f32::NAN
                 } else {
-                    mix(cand_cache, ids[0], self.lm.score_in(&left, ids[0]))
+                    mix(cand_cache, ids[0], self.lm.lookup_in_memo(&left, ids[0], probe).log10)
                 }
             };
             scored.clear();
@@ -1426,11 +1447,13 @@ impl Decoder {
                     self.lm.prefetch_in(&left, w);
                 }
             }
+            probes.clear();
+            probes.resize(cands.len(), BigramMemo::default());
             for (ci, c) in cands.iter().enumerate() {
                 let first = match (entry, memo.as_mut()) {
                     (Some(base), Some(mm)) if ci < stored => mm.first[base + ci],
                     (_, mm) => {
-                        let first = stage1(c);
+                        let first = stage1(c, &mut probes[ci]);
                         if let (true, Some(mm)) = (fresh, mm) {
                             mm.first.push(first);
                         }
@@ -1477,7 +1500,9 @@ impl Decoder {
                     Some(w) if !w.is_nan() => w,
                     _ => {
                         let ids = self.cand_ids(c);
-                        let w = self.window_rest(*first, w1, ids, after, cand_cache, &mut end);
+                        let probe = &probes[*ci];
+                        let w =
+                            self.window_rest(*first, w1, ids, after, cand_cache, probe, &mut end);
                         if let (Some(j), Some(mm)) = (slot, memo.as_mut()) {
                             mm.window[j] = w;
                         }

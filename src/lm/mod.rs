@@ -601,12 +601,37 @@ impl LanguageModel {
     /// one bigram probe for (w2 w1), which gives its back-off weight and
     /// whether any trigram follows it.
     pub fn context(&self, w2: WordId, w1: WordId) -> Context {
+        self.context_via(w2, w1, || self.bigram(self.data.bytes(), w2, w1))
+    }
+
+    /// [`context`](LanguageModel::context)`(w2, w1)`, reading the bigram
+    /// (w2 w1) from `memo` when it holds that bigram (as
+    /// [`lookup_in_memo`](LanguageModel::lookup_in_memo) of w1 after a
+    /// context ending in w2 keeps it): a word scored after w2 and then
+    /// made the context's last word probes its bigram once.
+    #[inline]
+    pub fn context_memo(&self, w2: WordId, w1: WordId, memo: &BigramMemo) -> Context {
+        self.context_via(w2, w1, || match memo.entry {
+            Some((a, b, slot)) if a == w2 && b == w1 => slot,
+            _ => self.bigram(self.data.bytes(), w2, w1),
+        })
+    }
+
+    /// The one body of [`context`](LanguageModel::context) and
+    /// [`context_memo`](LanguageModel::context_memo), the bigram (w2 w1)
+    /// probed by `bigram`.
+    #[inline(always)]
+    fn context_via(
+        &self,
+        w2: WordId,
+        w1: WordId,
+        bigram: impl FnOnce() -> Option<BigramSlot>,
+    ) -> Context {
         let mut ctx = Context { w1, tri: None, bo21: 0.0, bo1: None };
         let Some(u1) = self.unigrams.get(w1 as usize) else { return ctx };
         ctx.bo1 = Some(u1.backoff);
         if self.is_known(w2) {
-            let bytes = self.data.bytes();
-            let trigrams_follow = match self.bigram(bytes, w2, w1) {
+            let trigrams_follow = match bigram() {
                 Some(slot) => {
                     ctx.bo21 = self.bigram_backoffs[slot.backoff_bin()];
                     slot.is_context()
@@ -1079,6 +1104,10 @@ mod tests {
             let ctx = lm.context(w2, w1);
             let got = lm.lookup_in_memo(&ctx, w, &mut memo);
             assert_eq!(got, lm.lookup_in(&ctx, w), "{w2} {w1} {w}");
+            // The memo makes the next context as `context` does.
+            let (x, y) = (lm.context_memo(w1, w, &memo), lm.context(w1, w));
+            assert_eq!(lm.lookup_in(&x, w2), lm.lookup_in(&y, w2), "{w1} {w} {w2}");
+            assert_eq!(lm.lookup_next(&x, w2).0, lm.lookup_next(&y, w2).0);
             orders[got.order as usize] += 1;
         }
         assert!(orders.iter().all(|&n| n > 0), "{orders:?}");
