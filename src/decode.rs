@@ -1035,11 +1035,20 @@ impl Decoder {
 
     fn cand_ids(&self, c: &RawCandidate) -> &[WordId] {
         self.ids[c.origin.0 as usize][c.origin.1 as usize].get_or_init(|| {
-            let mut buf = Vec::new();
-            for w in self.lexicon.original(c.origin).split_whitespace() {
-                self.lm.ids(w, &mut buf);
+            // Collected in a buffer kept per thread and copied out at their
+            // size: one allocation per original (a fresh vector grown and
+            // then shrunk to a boxed slice made three).
+            thread_local! {
+                static BUF: std::cell::RefCell<Vec<WordId>> = const { std::cell::RefCell::new(Vec::new()) };
             }
-            buf.into_boxed_slice()
+            BUF.with(|buf| {
+                let buf = &mut *buf.borrow_mut();
+                buf.clear();
+                for w in self.lexicon.original(c.origin).split_whitespace() {
+                    self.lm.ids(w, buf);
+                }
+                Box::from(&buf[..])
+            })
         })
     }
 
