@@ -25,7 +25,7 @@ use std::ops::Range;
 
 use crate::embed::{EmbedIndex, Embeddings};
 use crate::lexicon::{Lexicon, RawCandidate, ScanMode, Scanner, Sources};
-use crate::lm::{BigramMemo, LanguageModel, WordId};
+use crate::lm::{BigramMemo, LanguageModel, NextStep, WordId};
 use crate::tokenize::{tokenize, Token, TokenKind};
 
 /// Tunable settings of the decoder. The defaults were chosen on a
@@ -335,6 +335,45 @@ struct Scratch {
     observed: Observed,
     /// The candidates of the span being checked.
     cands: Vec<RawCandidate>,
+    /// Per candidate of the span being checked: the bigram (word before
+    /// the span, its first word) if its stage 1 probed it, for its window.
+    probes: Vec<BigramMemo>,
+    /// The lattice's emissions shared by states ending in the same word
+    /// (see [`Shared`]).
+    shared: Shared,
+}
+
+/// The lookups of a lattice position's emissions that depend only on the
+/// expanded state's last word ([`Decoder::viterbi`]): a state that differs
+/// from another only in the word before it emits each word sequence with
+/// the same bigram probe for its first word and the same lookups for the
+/// rest, and reaches the same state. Filled by the first such state,
+/// read by the others.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Per state at the position: its group's index and whether it fills
+    /// the group's emissions (None: it shares with no other state).
+    group_of: Vec<Option<(usize, bool)>>,
+    /// The last word of each group's states.
+    groups: Vec<WordId>,
+    /// Per group, per emission (the kept word, then the candidates in
+    /// arc order): what the filling state found (None for no words).
+    emits: Vec<Option<SharedEmit>>,
+    /// The mixed scores of the emissions' words after the first.
+    rest: Vec<f32>,
+}
+
+/// One shared emission (see [`Shared`]).
+#[derive(Clone, Copy, Debug)]
+struct SharedEmit {
+    /// The first word's bigram probe and next context.
+    step: NextStep,
+    /// Where the later words' scores are in [`Shared::rest`].
+    rest: (u32, u32),
+    /// The state reached: (w2, w1) and its context.
+    w2: WordId,
+    w1: WordId,
+    ctx: crate::lm::Context,
 }
 
 /// The language model's lookups along a sentence's observed words, each
@@ -996,11 +1035,20 @@ impl Decoder {
 
     fn cand_ids(&self, c: &RawCandidate) -> &[WordId] {
         self.ids[c.origin.0 as usize][c.origin.1 as usize].get_or_init(|| {
-            let mut buf = Vec::new();
-            for w in self.lexicon.original(c.origin).split_whitespace() {
-                self.lm.ids(w, &mut buf);
+            // Collected in a buffer kept per thread and copied out at their
+            // size: one allocation per original (a fresh vector grown and
+            // then shrunk to a boxed slice made three).
+            thread_local! {
+                static BUF: std::cell::RefCell<Vec<WordId>> = const { std::cell::RefCell::new(Vec::new()) };
             }
-            buf.into_boxed_slice()
+            BUF.with(|buf| {
+                let buf = &mut *buf.borrow_mut();
+                buf.clear();
+                for w in self.lexicon.original(c.origin).split_whitespace() {
+                    self.lm.ids(w, buf);
+                }
+                Box::from(&buf[..])
+            })
         })
     }
 
@@ -1052,7 +1100,9 @@ impl Decoder {
 
     /// Like [`window`](Decoder::window) after (w2, w1), with the first of
     /// `ids` already scored (`first`, its log10 in that context, cache
-    /// included).
+    /// included; `probe` may hold the bigram (w1, first word) that scoring
+    /// it probed).
+    #[allow(clippy::too_many_arguments)]
     fn window_rest(
         &self,
         first: f32,
@@ -1060,9 +1110,15 @@ impl Decoder {
         ids: &[WordId],
         after: &[WordId],
         cache: Cache<'_>,
+        probe: &BigramMemo,
         end: &mut BigramMemo,
     ) -> f32 {
-        first + self.rest_of_window(self.context(w1, ids[0]), ids[0], &ids[1..], after, cache, end)
+        let ctx = if self.params.lm_order >= 3 {
+            self.lm.context_memo(w1, ids[0], probe)
+        } else {
+            self.context(w1, ids[0])
+        };
+        first + self.rest_of_window(ctx, ids[0], &ids[1..], after, cache, end)
     }
 
     /// The rest of a window from the resolved context `ctx` of a history
@@ -1188,8 +1244,16 @@ impl Decoder {
         let p = &self.params;
         let units = &sentence.units;
         let base = units.first().map_or(0, |u| u.token);
-        let Scratch { unit_index, scored, embed_ctx, embed_bonus, observed: obs, cands, .. } =
-            scratch;
+        let Scratch {
+            unit_index,
+            scored,
+            embed_ctx,
+            embed_bonus,
+            observed: obs,
+            cands,
+            probes,
+            ..
+        } = scratch;
         let ids = &sentence.ids;
         obs.reset(ids.len());
         unit_index.clear();
@@ -1357,12 +1421,14 @@ impl Decoder {
 
             // Stage 1 of a candidate: its first word in the left context
             // (NaN if the model cannot score it).
-            let stage1 = |c: &RawCandidate| {
+            // The bigram (w1, first word) it probes, if it does, is kept
+            // in `probe` for the candidate's window.
+            let stage1 = |c: &RawCandidate, probe: &mut BigramMemo| {
                 let ids = self.cand_ids(c);
                 if ids.is_empty() || ids.iter().any(|&w| !self.lm.is_known(w)) {
                     f32::NAN
                 } else {
-                    mix(cand_cache, ids[0], self.lm.score_in(&left, ids[0]))
+                    mix(cand_cache, ids[0], self.lm.lookup_in_memo(&left, ids[0], probe).log10)
                 }
             };
             scored.clear();
@@ -1390,11 +1456,13 @@ impl Decoder {
                     self.lm.prefetch_in(&left, w);
                 }
             }
+            probes.clear();
+            probes.resize(cands.len(), BigramMemo::default());
             for (ci, c) in cands.iter().enumerate() {
                 let first = match (entry, memo.as_mut()) {
                     (Some(base), Some(mm)) if ci < stored => mm.first[base + ci],
                     (_, mm) => {
-                        let first = stage1(c);
+                        let first = stage1(c, &mut probes[ci]);
                         if let (true, Some(mm)) = (fresh, mm) {
                             mm.first.push(first);
                         }
@@ -1441,7 +1509,9 @@ impl Decoder {
                     Some(w) if !w.is_nan() => w,
                     _ => {
                         let ids = self.cand_ids(c);
-                        let w = self.window_rest(*first, w1, ids, after, cand_cache, &mut end);
+                        let probe = &probes[*ci];
+                        let w =
+                            self.window_rest(*first, w1, ids, after, cand_cache, probe, &mut end);
                         if let (Some(j), Some(mm)) = (slot, memo.as_mut()) {
                             mm.window[j] = w;
                         }
@@ -1515,7 +1585,7 @@ impl Decoder {
         // Units some span covers: their kept words get the cache model too,
         // and only they need scoring when a single history reaches them
         // (the others are kept on every path).
-        let Scratch { states, arcs_at, path, covered, observed: obs, .. } = scratch;
+        let Scratch { states, arcs_at, path, covered, observed: obs, shared, .. } = scratch;
         let ids = &sentence.ids;
         if !prechecked {
             obs.reset(ids.len());
@@ -1575,6 +1645,33 @@ impl Decoder {
             let current = std::mem::take(&mut states[i]);
             let (lo, hi) = (sentence.units[i].lo, sentence.units[i].hi);
             let before = sentence.before(i, bos);
+            // Group the states (other than the observed history) that end
+            // in the same word (see `Shared`); at order 3 only, where an
+            // emission's lookups after the first word depend on it alone.
+            shared.group_of.clear();
+            shared.groups.clear();
+            shared.emits.clear();
+            shared.rest.clear();
+            // Emissions per state: the kept word, then every candidate.
+            let n_emits = 1 + arcs_at[i].iter().map(|&ai| arcs[ai].cands.len()).sum::<usize>();
+            if p.lm_order >= 3 && current.len() > 1 {
+                for (si, st) in current.iter().enumerate() {
+                    let other = |o: &State| (o.w2, o.w1) != before && o.w1 == st.w1;
+                    let g = if (st.w2, st.w1) == before {
+                        None
+                    } else if let Some(g) = shared.groups.iter().position(|&w| w == st.w1) {
+                        Some((g, false))
+                    } else if current[si + 1..].iter().any(other) {
+                        shared.groups.push(st.w1);
+                        Some((shared.groups.len() - 1, true))
+                    } else {
+                        None
+                    };
+                    shared.group_of.push(g);
+                }
+            } else {
+                shared.group_of.resize(current.len(), None);
+            }
             for (si, st) in current.iter().enumerate() {
                 let keep = if st.changed { keep_after_change } else { 0.0 };
                 let bonus = if st.changed { follow_bonus } else { 0.0 };
@@ -1624,9 +1721,22 @@ impl Decoder {
                 }
                 // The state's context, resolved once for all its edges.
                 let ctx = st.ctx.unwrap_or_else(|| self.context(st.w2, st.w1));
+                // Emission `e` of this state (0: the kept word), shared
+                // with the states of its group.
+                let group = shared.group_of[si];
+                let mut emit = |e: usize, ids: &[WordId], cache: Cache<'_>| match group {
+                    None => self.emit_in(&ctx, st.w2, st.w1, ids, cache),
+                    Some((g, true)) => {
+                        debug_assert_eq!(shared.emits.len(), g * n_emits + e);
+                        self.emit_fill(&ctx, st.w2, st.w1, ids, cache, shared)
+                    }
+                    Some((g, false)) => match shared.emits[g * n_emits + e] {
+                        Some(ref se) => self.emit_shared(&ctx, ids, cache, se, &shared.rest),
+                        None => self.emit_in(&ctx, st.w2, st.w1, ids, cache),
+                    },
+                };
                 // Keep the observed word.
-                let (s, w2, w1, next) =
-                    self.emit_in(&ctx, st.w2, st.w1, sentence.ids_of(i, i + 1), observed_cache(i));
+                let (s, w2, w1, next) = emit(0, sentence.ids_of(i, i + 1), observed_cache(i));
                 relax(
                     &mut states[i + 1],
                     State {
@@ -1638,15 +1748,24 @@ impl Decoder {
                         back: Some((i, si, Edge::Keep)),
                     },
                 );
+                // A state that reads its group's emissions has their
+                // bigrams already.
+                let reads = matches!(group, Some((_, false)));
                 for &ai in &arcs_at[i] {
                     for c in &arcs[ai].cands {
-                        self.lm.prefetch_in(&ctx, c.ids[0]);
+                        if reads {
+                            self.lm.prefetch_trigram_in(&ctx, c.ids[0]);
+                        } else {
+                            self.lm.prefetch_in(&ctx, c.ids[0]);
+                        }
                     }
                 }
+                let mut e = 0;
                 for &ai in &arcs_at[i] {
                     let a = &arcs[ai];
                     for (ci, c) in a.cands.iter().enumerate() {
-                        let (s, w2, w1, next) = self.emit_in(&ctx, st.w2, st.w1, c.ids, cand_cache);
+                        e += 1;
+                        let (s, w2, w1, next) = emit(e, c.ids, cand_cache);
                         relax(
                             &mut states[a.last],
                             State {
@@ -1805,6 +1924,60 @@ impl Decoder {
             (w2, w1, ctx) = (w1, w, next);
         }
         (s, w2, w1, ctx)
+    }
+
+    /// [`emit_in`](Decoder::emit_in), keeping in `shared` what the states
+    /// ending in `w1` share (at order 3): the same result, the same sum.
+    fn emit_fill(
+        &self,
+        ctx: &crate::lm::Context,
+        w2: WordId,
+        w1: WordId,
+        ids: &[WordId],
+        cache: Cache<'_>,
+        shared: &mut Shared,
+    ) -> (f32, WordId, WordId, crate::lm::Context) {
+        let [first, rest @ ..] = ids else {
+            shared.emits.push(None);
+            return self.emit_in(ctx, w2, w1, ids, cache);
+        };
+        let step = self.lm.next_step(ctx, *first);
+        let l = self.lm.lookup_from(ctx, *first, &step);
+        let mut s = 0.0;
+        s += mix(cache, *first, l.log10);
+        let start = shared.rest.len() as u32;
+        let (mut w2, mut w1, mut ctx) = (w1, *first, step.next);
+        for &w in rest {
+            let (l, next) = self.lm.lookup_next(&ctx, w);
+            let m = mix(cache, w, l.log10);
+            shared.rest.push(m);
+            s += m;
+            (w2, w1, ctx) = (w1, w, next);
+        }
+        let end = shared.rest.len() as u32;
+        shared.emits.push(Some(SharedEmit { step, rest: (start, end), w2, w1, ctx }));
+        (s, w2, w1, ctx)
+    }
+
+    /// [`emit_in`](Decoder::emit_in) of `ids` from a state whose context
+    /// is `ctx`, with what [`emit_fill`](Decoder::emit_fill) kept for a
+    /// state ending in the same word: the same result, the same sum.
+    #[inline]
+    fn emit_shared(
+        &self,
+        ctx: &crate::lm::Context,
+        ids: &[WordId],
+        cache: Cache<'_>,
+        se: &SharedEmit,
+        rest: &[f32],
+    ) -> (f32, WordId, WordId, crate::lm::Context) {
+        let l = self.lm.lookup_from(ctx, ids[0], &se.step);
+        let mut s = 0.0;
+        s += mix(cache, ids[0], l.log10);
+        for &m in &rest[se.rest.0 as usize..se.rest.1 as usize] {
+            s += m;
+        }
+        (s, se.w2, se.w1, se.ctx)
     }
 
     /// Looks `w` up in `ctx` (the context of a history ending in `w1`) and

@@ -198,6 +198,26 @@ pub struct BigramMemo {
     entry: Option<(WordId, WordId, Option<BigramSlot>)>,
 }
 
+/// What [`LanguageModel::next_step`] found for a word after a context's
+/// last word; valid only for the model that made it.
+#[derive(Clone, Copy, Debug)]
+pub struct NextStep {
+    /// The context after the word.
+    pub next: Context,
+    found: StepFound,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum StepFound {
+    /// The word is unknown.
+    Unknown,
+    /// The context's word is unknown: the word's unigram log10.
+    NoContext(f32),
+    /// The word's unigram log10, the context word's back-off, and the
+    /// bigram's slot if the model has it.
+    Known { prob: f32, bo1: f32, bigram: Option<BigramSlot> },
+}
+
 /// The result of one lookup, with the order of the n-gram that answered.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Lookup {
@@ -581,12 +601,37 @@ impl LanguageModel {
     /// one bigram probe for (w2 w1), which gives its back-off weight and
     /// whether any trigram follows it.
     pub fn context(&self, w2: WordId, w1: WordId) -> Context {
+        self.context_via(w2, w1, || self.bigram(self.data.bytes(), w2, w1))
+    }
+
+    /// [`context`](LanguageModel::context)`(w2, w1)`, reading the bigram
+    /// (w2 w1) from `memo` when it holds that bigram (as
+    /// [`lookup_in_memo`](LanguageModel::lookup_in_memo) of w1 after a
+    /// context ending in w2 keeps it): a word scored after w2 and then
+    /// made the context's last word probes its bigram once.
+    #[inline]
+    pub fn context_memo(&self, w2: WordId, w1: WordId, memo: &BigramMemo) -> Context {
+        self.context_via(w2, w1, || match memo.entry {
+            Some((a, b, slot)) if a == w2 && b == w1 => slot,
+            _ => self.bigram(self.data.bytes(), w2, w1),
+        })
+    }
+
+    /// The one body of [`context`](LanguageModel::context) and
+    /// [`context_memo`](LanguageModel::context_memo), the bigram (w2 w1)
+    /// probed by `bigram`.
+    #[inline(always)]
+    fn context_via(
+        &self,
+        w2: WordId,
+        w1: WordId,
+        bigram: impl FnOnce() -> Option<BigramSlot>,
+    ) -> Context {
         let mut ctx = Context { w1, tri: None, bo21: 0.0, bo1: None };
         let Some(u1) = self.unigrams.get(w1 as usize) else { return ctx };
         ctx.bo1 = Some(u1.backoff);
         if self.is_known(w2) {
-            let bytes = self.data.bytes();
-            let trigrams_follow = match self.bigram(bytes, w2, w1) {
+            let trigrams_follow = match bigram() {
                 Some(slot) => {
                     ctx.bo21 = self.bigram_backoffs[slot.backoff_bin()];
                     slot.is_context()
@@ -691,6 +736,74 @@ impl LanguageModel {
             return (Lookup { log10: p + ctx.bo21, order: 2 }, next);
         }
         (Lookup { log10: u.prob + bo1 + ctx.bo21, order: 1 }, next)
+    }
+
+    /// The part of [`lookup_next`](LanguageModel::lookup_next)`(ctx, w)`
+    /// that depends on `ctx`'s last word and `w` alone: the bigram probe
+    /// and the next context. Contexts that end in the same word (lattice
+    /// states that differ only in the word before) share it, and each
+    /// finishes the lookup with [`lookup_from`](LanguageModel::lookup_from).
+    #[inline]
+    pub fn next_step(&self, ctx: &Context, w: WordId) -> NextStep {
+        let mut next = Context { w1: w, tri: None, bo21: 0.0, bo1: None };
+        let Some(u) = self.unigrams.get(w as usize) else {
+            return NextStep { next, found: StepFound::Unknown };
+        };
+        next.bo1 = Some(u.backoff);
+        let Some(bo1) = ctx.bo1 else {
+            return NextStep { next, found: StepFound::NoContext(u.prob) };
+        };
+        let bigram = self.bigram(self.data.bytes(), ctx.w1, w);
+        next.bo21 = bigram.map_or(0.0, |b| self.bigram_backoffs[b.backoff_bin()]);
+        let trigrams_follow = match bigram {
+            Some(b) => b.is_context(),
+            None => !self.header.contexts_are_bigrams,
+        };
+        if trigrams_follow {
+            next.tri = Some(format::context_hash(self.trigrams.seed, ctx.w1, w));
+        }
+        NextStep { next, found: StepFound::Known { prob: u.prob, bo1, bigram } }
+    }
+
+    /// [`lookup_next`](LanguageModel::lookup_next)`(ctx, w)` with the part
+    /// [`next_step`](LanguageModel::next_step) made for a context ending
+    /// in the same word as `ctx`: the same lookup (the trigram probed in
+    /// `ctx`), the same sums.
+    #[inline]
+    pub fn lookup_from(&self, ctx: &Context, w: WordId, step: &NextStep) -> Lookup {
+        match step.found {
+            StepFound::Unknown => Lookup { log10: self.header.unk_log10, order: 0 },
+            StepFound::NoContext(prob) => Lookup { log10: prob, order: 1 },
+            StepFound::Known { prob, bo1, bigram } => {
+                let bytes = self.data.bytes();
+                if let Some(log10) = ctx.tri.and_then(|context| self.trigram(bytes, context, w)) {
+                    return Lookup { log10, order: 3 };
+                }
+                if let Some(slot) = bigram {
+                    let p = self.bigram_probs[slot.prob_bin()];
+                    return Lookup { log10: p + ctx.bo21, order: 2 };
+                }
+                Lookup { log10: prob + bo1 + ctx.bo21, order: 1 }
+            }
+        }
+    }
+
+    /// Starts loading the trigram slot of `w` after `ctx` (the part of
+    /// [`prefetch_in`](LanguageModel::prefetch_in) a caller that already
+    /// has the bigram, from [`next_step`](LanguageModel::next_step), needs).
+    #[inline]
+    pub fn prefetch_trigram_in(&self, ctx: &Context, w: WordId) {
+        if !self.is_known(w) || ctx.bo1.is_none() {
+            return;
+        }
+        if let Some(context) = ctx.tri {
+            prefetch_slot::<{ format::TRIGRAM_SLOT }>(
+                self.data.bytes(),
+                &self.trigrams,
+                format::trigram_hash(context, w),
+                format::TRIGRAM_KEY_MASK,
+            );
+        }
     }
 
     /// Asks the CPU to start loading the table slots that
@@ -940,6 +1053,35 @@ mod tests {
         assert!(orders.iter().all(|&n| n > 0), "{orders:?}");
     }
 
+    /// `lookup_from` with the `next_step` of any context ending in the
+    /// same word answers as `lookup_next`, and the step's next context is
+    /// the one `lookup_next` gives.
+    #[test]
+    fn a_shared_next_step_is_lookup_next() {
+        let lm = LanguageModel::embedded();
+        let mut ids = vec![lm.bos(), lm.eos(), lm.unk(), lm.unk() + 7];
+        for w in ["the", "of", "united", "states", "said", "on", "monday", "war", "civil"] {
+            ids.push(lm.id(w));
+        }
+        let mut rng = 0x2468_ace0_1357_9bdf_u64;
+        let mut orders = [0usize; 4];
+        for _ in 0..4000 {
+            let mut pick = || {
+                rng = format::mix(rng);
+                ids[(rng % ids.len() as u64) as usize]
+            };
+            let (w2, v2, w1, w, x) = (pick(), pick(), pick(), pick(), pick());
+            let (ctx, other) = (lm.context(w2, w1), lm.context(v2, w1));
+            let step = lm.next_step(&other, w);
+            let (want, next) = lm.lookup_next(&ctx, w);
+            assert_eq!(lm.lookup_from(&ctx, w, &step), want, "{w2} {v2} {w1} {w}");
+            orders[want.order as usize] += 1;
+            assert_eq!(lm.lookup_in(&step.next, x), lm.lookup_in(&next, x), "{w1} {w} {x}");
+            assert_eq!(lm.lookup_next(&step.next, x).0, lm.lookup_next(&next, x).0);
+        }
+        assert!(orders.iter().all(|&n| n > 0), "{orders:?}");
+    }
+
     /// `lookup_in_memo` answers as `lookup_in`, whatever the memo holds
     /// (one memo throughout, so that it is read for the bigram it keeps
     /// and overwritten for others).
@@ -962,6 +1104,10 @@ mod tests {
             let ctx = lm.context(w2, w1);
             let got = lm.lookup_in_memo(&ctx, w, &mut memo);
             assert_eq!(got, lm.lookup_in(&ctx, w), "{w2} {w1} {w}");
+            // The memo makes the next context as `context` does.
+            let (x, y) = (lm.context_memo(w1, w, &memo), lm.context(w1, w));
+            assert_eq!(lm.lookup_in(&x, w2), lm.lookup_in(&y, w2), "{w1} {w} {w2}");
+            assert_eq!(lm.lookup_next(&x, w2).0, lm.lookup_next(&y, w2).0);
             orders[got.order as usize] += 1;
         }
         assert!(orders.iter().all(|&n| n > 0), "{orders:?}");
