@@ -204,18 +204,9 @@ pub struct BigramMemo {
 pub struct NextStep {
     /// The context after the word.
     pub next: Context,
-    found: StepFound,
-}
-
-#[derive(Clone, Copy, Debug)]
-enum StepFound {
-    /// The word is unknown.
-    Unknown,
-    /// The context's word is unknown: the word's unigram log10.
-    NoContext(f32),
-    /// The word's unigram log10, the context word's back-off, and the
-    /// bigram's slot if the model has it.
-    Known { prob: f32, bo1: f32, bigram: Option<BigramSlot> },
+    /// The bigram (context's last word, word)'s slot, if the model has it
+    /// (None too when either word is unknown).
+    bigram: Option<BigramSlot>,
 }
 
 /// The result of one lookup, with the order of the n-gram that answered.
@@ -706,36 +697,12 @@ impl LanguageModel {
     /// (w1 being `ctx`'s last word) would resolve it: both need the bigram
     /// (w1 w), which is probed once. Scoring a run of words this way costs
     /// one bigram probe per word (plus the trigram probe) instead of two.
+    /// It is [`next_step`](LanguageModel::next_step) and
+    /// [`lookup_from`](LanguageModel::lookup_from) in one.
     #[inline]
     pub fn lookup_next(&self, ctx: &Context, w: WordId) -> (Lookup, Context) {
-        let bytes = self.data.bytes();
-        let mut next = Context { w1: w, tri: None, bo21: 0.0, bo1: None };
-        let Some(u) = self.unigrams.get(w as usize) else {
-            return (Lookup { log10: self.header.unk_log10, order: 0 }, next);
-        };
-        next.bo1 = Some(u.backoff);
-        let Some(bo1) = ctx.bo1 else {
-            // ctx's word is unknown: no bigram after it, and (as `context`
-            // would find) no trigram context for the next word either.
-            return (Lookup { log10: u.prob, order: 1 }, next);
-        };
-        let bigram = self.bigram(bytes, ctx.w1, w);
-        next.bo21 = bigram.map_or(0.0, |b| self.bigram_backoffs[b.backoff_bin()]);
-        let trigrams_follow = match bigram {
-            Some(b) => b.is_context(),
-            None => !self.header.contexts_are_bigrams,
-        };
-        if trigrams_follow {
-            next.tri = Some(format::context_hash(self.trigrams.seed, ctx.w1, w));
-        }
-        if let Some(log10) = ctx.tri.and_then(|context| self.trigram(bytes, context, w)) {
-            return (Lookup { log10, order: 3 }, next);
-        }
-        if let Some(slot) = bigram {
-            let p = self.bigram_probs[slot.prob_bin()];
-            return (Lookup { log10: p + ctx.bo21, order: 2 }, next);
-        }
-        (Lookup { log10: u.prob + bo1 + ctx.bo21, order: 1 }, next)
+        let step = self.next_step(ctx, w);
+        (self.lookup_from(ctx, w, &step), step.next)
     }
 
     /// The part of [`lookup_next`](LanguageModel::lookup_next)`(ctx, w)`
@@ -747,12 +714,14 @@ impl LanguageModel {
     pub fn next_step(&self, ctx: &Context, w: WordId) -> NextStep {
         let mut next = Context { w1: w, tri: None, bo21: 0.0, bo1: None };
         let Some(u) = self.unigrams.get(w as usize) else {
-            return NextStep { next, found: StepFound::Unknown };
+            return NextStep { next, bigram: None };
         };
         next.bo1 = Some(u.backoff);
-        let Some(bo1) = ctx.bo1 else {
-            return NextStep { next, found: StepFound::NoContext(u.prob) };
-        };
+        if ctx.bo1.is_none() {
+            // ctx's word is unknown: no bigram after it, and (as `context`
+            // would find) no trigram context for the next word either.
+            return NextStep { next, bigram: None };
+        }
         let bigram = self.bigram(self.data.bytes(), ctx.w1, w);
         next.bo21 = bigram.map_or(0.0, |b| self.bigram_backoffs[b.backoff_bin()]);
         let trigrams_follow = match bigram {
@@ -762,7 +731,7 @@ impl LanguageModel {
         if trigrams_follow {
             next.tri = Some(format::context_hash(self.trigrams.seed, ctx.w1, w));
         }
-        NextStep { next, found: StepFound::Known { prob: u.prob, bo1, bigram } }
+        NextStep { next, bigram }
     }
 
     /// [`lookup_next`](LanguageModel::lookup_next)`(ctx, w)` with the part
@@ -771,21 +740,7 @@ impl LanguageModel {
     /// `ctx`), the same sums.
     #[inline]
     pub fn lookup_from(&self, ctx: &Context, w: WordId, step: &NextStep) -> Lookup {
-        match step.found {
-            StepFound::Unknown => Lookup { log10: self.header.unk_log10, order: 0 },
-            StepFound::NoContext(prob) => Lookup { log10: prob, order: 1 },
-            StepFound::Known { prob, bo1, bigram } => {
-                let bytes = self.data.bytes();
-                if let Some(log10) = ctx.tri.and_then(|context| self.trigram(bytes, context, w)) {
-                    return Lookup { log10, order: 3 };
-                }
-                if let Some(slot) = bigram {
-                    let p = self.bigram_probs[slot.prob_bin()];
-                    return Lookup { log10: p + ctx.bo21, order: 2 };
-                }
-                Lookup { log10: prob + bo1 + ctx.bo21, order: 1 }
-            }
-        }
+        self.lookup_via(ctx, w, |_| step.bigram)
     }
 
     /// Starts loading the trigram slot of `w` after `ctx` (the part of
@@ -1024,23 +979,37 @@ mod tests {
         assert_send_sync::<LanguageModel>();
     }
 
+    /// Pseudo-random word ids for the lookup tests: the sentence
+    /// boundaries, the unknown word, another rare id and frequent words.
+    struct Picker {
+        ids: Vec<WordId>,
+        rng: u64,
+    }
+
+    impl Picker {
+        fn new(lm: &LanguageModel, seed: u64) -> Picker {
+            let mut ids = vec![lm.bos(), lm.eos(), lm.unk(), lm.unk() + 7];
+            for w in ["the", "of", "united", "states", "said", "on", "monday", "war", "civil"] {
+                ids.push(lm.id(w));
+            }
+            Picker { ids, rng: seed }
+        }
+
+        fn pick(&mut self) -> WordId {
+            self.rng = format::mix(self.rng);
+            self.ids[(self.rng % self.ids.len() as u64) as usize]
+        }
+    }
+
     /// `lookup_next` answers as `lookup_in` followed by `context`, for
     /// known, unknown, sentence-boundary and frequent words in any order.
     #[test]
     fn lookup_next_is_lookup_then_context() {
         let lm = LanguageModel::embedded();
-        let mut ids = vec![lm.bos(), lm.eos(), lm.unk(), lm.unk() + 7];
-        for w in ["the", "of", "united", "states", "said", "on", "monday", "war", "civil"] {
-            ids.push(lm.id(w));
-        }
-        let mut rng = 0x1234_5678_9abc_def0_u64;
+        let mut p = Picker::new(lm, 0x1234_5678_9abc_def0_u64);
         let mut orders = [0usize; 4];
         for _ in 0..4000 {
-            let mut pick = || {
-                rng = format::mix(rng);
-                ids[(rng % ids.len() as u64) as usize]
-            };
-            let (w2, w1, w, x) = (pick(), pick(), pick(), pick());
+            let (w2, w1, w, x) = (p.pick(), p.pick(), p.pick(), p.pick());
             let ctx = lm.context(w2, w1);
             let (got, next) = lm.lookup_next(&ctx, w);
             assert_eq!(got, lm.lookup_in(&ctx, w), "{w2} {w1} {w}");
@@ -1059,18 +1028,10 @@ mod tests {
     #[test]
     fn a_shared_next_step_is_lookup_next() {
         let lm = LanguageModel::embedded();
-        let mut ids = vec![lm.bos(), lm.eos(), lm.unk(), lm.unk() + 7];
-        for w in ["the", "of", "united", "states", "said", "on", "monday", "war", "civil"] {
-            ids.push(lm.id(w));
-        }
-        let mut rng = 0x2468_ace0_1357_9bdf_u64;
+        let mut p = Picker::new(lm, 0x2468_ace0_1357_9bdf_u64);
         let mut orders = [0usize; 4];
         for _ in 0..4000 {
-            let mut pick = || {
-                rng = format::mix(rng);
-                ids[(rng % ids.len() as u64) as usize]
-            };
-            let (w2, v2, w1, w, x) = (pick(), pick(), pick(), pick(), pick());
+            let (w2, v2, w1, w, x) = (p.pick(), p.pick(), p.pick(), p.pick(), p.pick());
             let (ctx, other) = (lm.context(w2, w1), lm.context(v2, w1));
             let step = lm.next_step(&other, w);
             let (want, next) = lm.lookup_next(&ctx, w);
@@ -1088,19 +1049,11 @@ mod tests {
     #[test]
     fn lookup_in_memo_is_lookup_in() {
         let lm = LanguageModel::embedded();
-        let mut ids = vec![lm.bos(), lm.eos(), lm.unk()];
-        for w in ["the", "of", "united", "states", "said", "on", "monday", "war", "civil"] {
-            ids.push(lm.id(w));
-        }
-        let mut rng = 0x0fed_cba9_8765_4321_u64;
+        let mut p = Picker::new(lm, 0x0fed_cba9_8765_4321_u64);
         let mut memo = BigramMemo::default();
         let mut orders = [0usize; 4];
         for _ in 0..4000 {
-            let mut pick = || {
-                rng = format::mix(rng);
-                ids[(rng % ids.len() as u64) as usize]
-            };
-            let (w2, w1, w) = (pick(), pick(), pick());
+            let (w2, w1, w) = (p.pick(), p.pick(), p.pick());
             let ctx = lm.context(w2, w1);
             let got = lm.lookup_in_memo(&ctx, w, &mut memo);
             assert_eq!(got, lm.lookup_in(&ctx, w), "{w2} {w1} {w}");
