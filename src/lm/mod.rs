@@ -746,7 +746,7 @@ impl LanguageModel {
     /// Starts loading the trigram slot of `w` after `ctx` (the part of
     /// [`prefetch_in`](LanguageModel::prefetch_in) a caller that already
     /// has the bigram, from [`next_step`](LanguageModel::next_step), needs).
-    #[inline]
+    #[inline(always)]
     pub fn prefetch_trigram_in(&self, ctx: &Context, w: WordId) {
         if !self.is_known(w) || ctx.bo1.is_none() {
             return;
@@ -770,17 +770,9 @@ impl LanguageModel {
         if !self.is_known(w) || ctx.bo1.is_none() {
             return;
         }
-        let bytes = self.data.bytes();
-        if let Some(context) = ctx.tri {
-            prefetch_slot::<{ format::TRIGRAM_SLOT }>(
-                bytes,
-                &self.trigrams,
-                format::trigram_hash(context, w),
-                format::TRIGRAM_KEY_MASK,
-            );
-        }
+        self.prefetch_trigram_in(ctx, w);
         prefetch_slot::<{ format::BIGRAM_SLOT }>(
-            bytes,
+            self.data.bytes(),
             &self.bigrams,
             format::bigram_hash(self.bigrams.seed, ctx.w1, w),
             format::BIGRAM_KEY_MASK,
