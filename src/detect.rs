@@ -204,14 +204,14 @@ impl CalibrationFile {
 
 /// The restorer's settings ([`Params::restore`]) with change cost `cost`
 /// (`None`: the shipped one), the second pass's lower cost for heavily spun
-/// documents moved by as much.
+/// documents moved by as much (but not below 0).
 pub fn restore_params(cost: Option<f32>) -> Params {
     let shipped = Params::restore();
     let Some(cost) = cost else { return shipped };
     let delta = cost - shipped.change_cost;
     Params {
         change_cost: cost,
-        heavy_change_cost: shipped.heavy_change_cost.map(|(rate, c)| (rate, c + delta)),
+        heavy_change_cost: shipped.heavy_change_cost.map(|(rate, c)| (rate, (c + delta).max(0.0))),
         ..shipped
     }
 }
@@ -354,8 +354,11 @@ mod tests {
         let (r0, c0) = shipped.heavy_change_cost.unwrap();
         assert_eq!(r, r0);
         assert!((c - (c0 + 2.0 - shipped.change_cost)).abs() < 1e-6);
-        let none = CalibrationFile { restore_change_cost: None, ..f };
+        let none = CalibrationFile { restore_change_cost: None, ..f.clone() };
         assert_eq!(none.restore_params().change_cost, shipped.change_cost);
+        // A cost far below the shipped one leaves the second pass's at 0.
+        let low = CalibrationFile { restore_change_cost: Some(0.1), ..f };
+        assert_eq!(low.restore_params().heavy_change_cost, Some((r0, 0.0)));
     }
 
     #[test]

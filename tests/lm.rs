@@ -284,6 +284,66 @@ fn cli_build_reads_directories_and_scores_with_lm() {
 }
 
 #[test]
+fn cli_build_mix_options_are_checked_before_the_corpus_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("mixed.lm");
+    let not_sphinx = dir.path().join("not-sphinx.lm.bin");
+    std::fs::write(&not_sphinx, b"this is no Sphinx model").unwrap();
+    let build = |extra: &[&std::ffi::OsStr]| {
+        let mut c = unspin();
+        c.args(["lm", "build"]).arg(data("corpus")).arg("-o").arg(&model).args(extra);
+        c.assert().code(2)
+    };
+    build(&["--mix-weight".as_ref(), "0.2".as_ref()])
+        .stderr(predicate::str::contains("--mix-weight needs --mix-with"));
+    for w in ["0", "1.5", "NaN"] {
+        build(&[
+            "--mix-with".as_ref(),
+            not_sphinx.as_os_str(),
+            "--mix-weight".as_ref(),
+            w.as_ref(),
+        ])
+        .stderr(predicate::str::contains(format!("--mix-weight {w}")));
+    }
+    build(&["--mix-with".as_ref(), not_sphinx.as_os_str()])
+        .stderr(predicate::str::contains("not-sphinx.lm.bin"));
+    build(&["--mix-with".as_ref(), dir.path().join("missing.lm.bin").as_os_str()])
+        .stderr(predicate::str::contains("missing.lm.bin"));
+    assert!(!model.exists());
+}
+
+/// Where Debian's pocketsphinx-en-us puts the model the embedded one is
+/// converted from (absent on most machines: the test then skips).
+const SPHINX_EN_US: &str = "/usr/share/pocketsphinx/model/en-us/en-us.lm.bin";
+
+#[test]
+fn cli_build_mixes_a_corpus_into_the_sphinx_model() {
+    if !Path::new(SPHINX_EN_US).exists() {
+        eprintln!("skipped: no {SPHINX_EN_US} (Debian package pocketsphinx-en-us)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("mixed.lm");
+    unspin()
+        .args(["lm", "build"])
+        .arg(data("corpus"))
+        .args(["--mix-with", SPHINX_EN_US, "-o"])
+        .arg(&model)
+        .assert()
+        .success();
+    let lm = LanguageModel::open(&model).unwrap();
+    assert!(lm.stats().source.contains("mixed with weight 0.1 into"), "{}", lm.stats().source);
+    // It knows general English as the embedded model does, and the corpus's
+    // own phrases better.
+    let e = LanguageModel::embedded();
+    assert!(lm.vocab_len() >= e.vocab_len());
+    let general = "the prime minister said on tuesday that the talks would go on";
+    assert!((total(&lm, general) - total(e, general)).abs() < 1.0);
+    let own = "the harbour master closes the gate";
+    assert!(total(&lm, own) > total(e, own) + 1.0);
+}
+
+#[test]
 fn bad_model_files_are_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.lm");

@@ -25,7 +25,7 @@ use std::io::Write;
 
 use crate::error::Result;
 
-use super::format::{self, BigramRecord, ModelParts, TrigramRecord, MAX_BINS};
+use super::format::{BigramRecord, ModelData, ModelParts, TrigramRecord, MAX_BINS};
 use super::quant::Quantizer;
 use super::{words, WordId};
 
@@ -217,6 +217,12 @@ impl LmBuilder {
     /// Estimates the model and writes a model file to `out`; `source` is
     /// stored as the model's description. Returns the bytes written.
     pub fn write<W: Write>(&self, source: &str, out: W) -> Result<u64> {
+        self.estimate(source)?.write(out)
+    }
+
+    /// Estimates the model, with its n-grams listed (for
+    /// [`super::mix::mix`]); `source` is stored as its description.
+    pub fn estimate(&self, source: &str) -> Result<ModelData> {
         // Final ids: by falling frequency (the unigrams of common words then
         // share cache lines, see `format::write`), ties in byte order, so
         // that ids do not depend on the order the files were read in.
@@ -359,7 +365,7 @@ impl LmBuilder {
         }
 
         // Quantize and write.
-        let log = |p: f64| if p > 0.0 { p.log10() as f32 } else { -99.0 };
+        let log = log10_or_floor;
         let unigrams: Vec<(f32, f32)> = (0..v)
             .map(|w| {
                 let p = if w as u32 == bos { -99.0 } else { log(unigram_probs[w]) };
@@ -394,23 +400,32 @@ impl LmBuilder {
             bigram_backoffs: b2.values,
             trigram_probs: p3.values,
         };
-        format::write(&parts, &bigram_records, &trigram_records, out)
+        Ok(ModelData { parts, bigrams: bigram_records, trigrams: trigram_records })
+    }
+}
+
+/// log10 of a probability, with -99 (the format's "never") for 0.
+pub(super) fn log10_or_floor(p: f64) -> f32 {
+    if p > 0.0 {
+        p.log10() as f32
+    } else {
+        -99.0
     }
 }
 
 /// A quantizer table for one kind of value: every n-gram's value weighs 1.
-struct Bins {
-    values: Vec<f32>,
+pub(super) struct Bins {
+    pub(super) values: Vec<f32>,
     quantizer: Quantizer,
 }
 
 impl Bins {
-    fn new(xs: impl Iterator<Item = f32>) -> Bins {
+    pub(super) fn new(xs: impl Iterator<Item = f32>) -> Bins {
         let quantizer = Quantizer::new(xs.map(|x| (x, 1.0)), MAX_BINS);
         Bins { values: quantizer.values.clone(), quantizer }
     }
 
-    fn bin(&self, x: f32) -> u8 {
+    pub(super) fn bin(&self, x: f32) -> u8 {
         self.quantizer.bin(x)
     }
 }

@@ -311,6 +311,34 @@ pub struct TrigramRecord {
     pub prob_bin: u8,
 }
 
+/// A whole model before it is written: its vocabulary, unigrams and bins,
+/// and every bigram and trigram with its word ids (a written model keeps
+/// only fingerprints of the n-grams, so this is the only form in which
+/// they can be listed).
+#[derive(Debug, Clone)]
+pub struct ModelData {
+    /// Vocabulary, unigrams and bin tables.
+    pub parts: ModelParts,
+    /// The bigrams.
+    pub bigrams: Vec<BigramRecord>,
+    /// The trigrams.
+    pub trigrams: Vec<TrigramRecord>,
+}
+
+impl ModelData {
+    /// Writes the model (see [`write()`]); returns the bytes written.
+    pub fn write<W: Write>(&self, out: W) -> Result<u64> {
+        write(&self.parts, &self.bigrams, &self.trigrams, out)
+    }
+
+    /// The model as the bytes of a model file.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.write(&mut out)?;
+        Ok(out)
+    }
+}
+
 /// Everything but the n-grams, for [`write()`].
 #[derive(Debug, Clone)]
 pub struct ModelParts {

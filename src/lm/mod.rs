@@ -52,6 +52,7 @@
 
 pub mod build;
 pub mod format;
+pub mod mix;
 pub mod quant;
 pub mod sphinx;
 pub mod words;

@@ -49,7 +49,7 @@
 
 use crate::error::{Error, Result};
 
-use super::format::{BigramRecord, ModelParts, TrigramRecord, MAX_BINS};
+use super::format::{BigramRecord, ModelData, ModelParts, TrigramRecord, MAX_BINS};
 use super::quant::Quantizer;
 use super::WordId;
 
@@ -118,17 +118,6 @@ pub struct Trigram {
     pub w: WordId,
     /// Index into [`SphinxModel::trigram_probs`].
     pub prob_bin: u16,
-}
-
-/// A Sphinx model re-encoded for [`super::format::write`].
-#[derive(Debug)]
-pub struct SphinxParts {
-    /// Vocabulary, unigrams and bin tables.
-    pub parts: ModelParts,
-    /// The bigrams, with our word ids.
-    pub bigrams: Vec<BigramRecord>,
-    /// The trigrams, with our word ids.
-    pub trigrams: Vec<TrigramRecord>,
 }
 
 /// Where sphinxbase's interpolation search for `key` among the records
@@ -393,7 +382,7 @@ impl SphinxModel {
     /// [`super::format::write`]). Sphinx gives an unknown word probability zero;
     /// a decoder needs a finite floor, so unknown words get one log10 unit
     /// below the rarest word's probability.
-    pub fn to_parts(&self, source: &str) -> Result<SphinxParts> {
+    pub fn to_parts(&self, source: &str) -> Result<ModelData> {
         let n = self.words.len();
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&a, &b| {
@@ -443,7 +432,7 @@ impl SphinxModel {
             bigram_backoffs: b2.quantizer.values,
             trigram_probs: p3.quantizer.values,
         };
-        Ok(SphinxParts { parts, bigrams, trigrams })
+        Ok(ModelData { parts, bigrams, trigrams })
     }
 
     /// The id of `word`, if it is in the vocabulary (a linear search: for
