@@ -105,6 +105,34 @@ fn calibrate_writes_a_file_that_score_uses() {
 }
 
 #[test]
+fn calibrate_lowers_the_change_cost_for_a_model_that_knows_the_text() {
+    // A model built from these very documents reads them as perfectly
+    // clean, so a lower cost keeps false edits under the target, on the
+    // clean documents and on their spun copies alike.
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("docs");
+    corpus(&docs, 24);
+    let model = tmp.path().join("own.lm");
+    unspin().args(["lm", "build"]).arg(&docs).arg("-o").arg(&model).assert().success();
+    let cal = tmp.path().join("own.cal.json");
+    let out = unspin()
+        .arg("--lm")
+        .arg(&model)
+        .args(["calibrate", "-q", "--rates", "0.1,0.3", "-o"])
+        .arg(&cal)
+        .arg(&docs)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("of the untouched words of spun copies"), "{stderr}");
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cal).unwrap()).unwrap();
+    let cost = file["restore_change_cost"].as_f64().expect("a fitted cost");
+    assert!(cost < 1.25, "{file}");
+}
+
+#[test]
 fn calibrate_needs_enough_documents() {
     let tmp = tempfile::tempdir().unwrap();
     corpus(tmp.path(), 5);
