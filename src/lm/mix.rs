@@ -140,11 +140,12 @@ pub fn mix(a: &ModelData, b: &ModelData, weight: f64, source: &str) -> Result<Mo
         let listed: f64 = trigram_p[at..at + group.len()].iter().sum();
         let lower: f64 = group.iter().map(|t| bigram_prob(t[1], t[2])).sum();
         at += group.len();
-        // Every trigram's context is a bigram of the model that lists it.
-        let i = bigrams
-            .binary_search(&[group[0][0], group[0][1]])
-            .expect("a trigram's context is a bigram");
-        bigram_bow[i] = backoff(listed, lower);
+        // A trigram's context is a bigram of the model that lists it (both
+        // our builder and the Sphinx converter make sure of it); were it
+        // not, the trigram could not be reached and its context keeps 1.
+        if let Ok(i) = bigrams.binary_search(&[group[0][0], group[0][1]]) {
+            bigram_bow[i] = backoff(listed, lower);
+        }
     }
 
     // Words renumbered by falling probability (see `format::write`), and
