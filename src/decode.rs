@@ -303,11 +303,46 @@ struct Prepared<'a> {
 
 /// A span with its prepared candidates, in unit coordinates.
 #[derive(Clone, Debug)]
-struct Arc<'a> {
+struct Arc {
     first: usize,
     last: usize,
     span_ix: usize,
+    /// Where its candidates are in the pass's buffer ([`Arcs::cands`]).
+    cands: Range<usize>,
+}
+
+impl Arc {
+    /// Its candidates, from the buffer `all` they were prepared into.
+    fn cands<'p, 'a>(&self, all: &'p [Prepared<'a>]) -> &'p [Prepared<'a>] {
+        &all[self.cands.clone()]
+    }
+}
+
+/// The arcs a pass's pre-check made, and their candidates, each in one
+/// buffer for the whole pass: a vector per sentence and another per span
+/// were a third of the allocations of a restore (callgrind).
+#[derive(Debug, Default)]
+struct Arcs<'a> {
+    arcs: Vec<Arc>,
     cands: Vec<Prepared<'a>>,
+    /// The sentences whose lattices were left for later
+    /// ([`Decoder::decode_deferred`]): each one's number and its arcs in
+    /// `arcs`.
+    pending: Vec<(usize, Range<usize>)>,
+}
+
+impl Arcs<'_> {
+    /// The deferred sentences: each one's number and its arcs.
+    fn pending(&self) -> impl Iterator<Item = (usize, &[Arc])> {
+        self.pending.iter().map(|(k, r)| (*k, &self.arcs[r.clone()]))
+    }
+
+    /// Forgets everything.
+    fn clear(&mut self) {
+        self.arcs.clear();
+        self.cands.clear();
+        self.pending.clear();
+    }
 }
 
 /// Buffers the decoder reuses from sentence to sentence and document to
@@ -341,6 +376,10 @@ struct Scratch {
     /// The lattice's emissions shared by states ending in the same word
     /// (see [`Shared`]).
     shared: Shared,
+    /// The words of the best path through a lattice ([`Decoder::viterbi`]).
+    chosen: Vec<WordId>,
+    /// Where each step of the best path starts in `chosen`.
+    starts: Vec<usize>,
 }
 
 /// The lookups of a lattice position's emissions that depend only on the
@@ -548,6 +587,34 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
+thread_local! {
+    /// The last documents' [`Sentence`]s, emptied, for the next ones'
+    /// ([`Decoder::sentence`]): two vectors allocated per sentence were a
+    /// fifth of the allocations of a `score` run (callgrind).
+    static SENTENCE_POOL: std::cell::RefCell<Vec<Sentence>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The most sentences [`SENTENCE_POOL`] keeps: a news article has a few
+/// dozen with spans.
+const SENTENCE_POOL_MAX: usize = 1024;
+
+/// The longest sentence (in ids) whose buffers [`SENTENCE_POOL`] keeps: a
+/// text without sentence ends is let go, not kept for the rest of the run.
+const SENTENCE_POOL_MAX_IDS: usize = 4096;
+
+/// Gives a document's sentences' buffers to [`SENTENCE_POOL`].
+fn recycle(sentences: Vec<std::cell::OnceCell<Sentence>>) {
+    SENTENCE_POOL.with(|pool| {
+        let pool = &mut *pool.borrow_mut();
+        let kept = sentences
+            .into_iter()
+            .filter_map(std::cell::OnceCell::into_inner)
+            .filter(|s| s.ids.capacity() <= SENTENCE_POOL_MAX_IDS);
+        pool.extend(kept.take(SENTENCE_POOL_MAX.saturating_sub(pool.len())));
+    });
+}
+
 #[derive(Clone, Copy, Debug)]
 struct State {
     w2: WordId,
@@ -656,6 +723,7 @@ impl Decoder {
         let mut doc = self.prepare(text, exclude);
         let Some(scale) = self.params.adaptive_rate else {
             let mut analysis = self.decode(&doc);
+            recycle(std::mem::take(&mut doc.sentences));
             analysis.tokens = doc.tokens;
             return analysis;
         };
@@ -701,7 +769,7 @@ impl Decoder {
             }
             analysis = self.clone().with_params(params).decode(&doc);
         } else {
-            self.finish(&doc, &mut analysis, pending);
+            self.finish(&doc, &mut analysis, &pending);
         }
         if let Some(memo) = doc.memo.take() {
             let memo = memo.into_inner();
@@ -711,6 +779,7 @@ impl Decoder {
                 MEMO_POOL.with(|pool| pool.set(memo));
             }
         }
+        recycle(std::mem::take(&mut doc.sentences));
         analysis.tokens = doc.tokens;
         analysis
     }
@@ -869,7 +938,7 @@ impl Decoder {
     /// settings (the analysis comes without its tokens).
     fn decode(&self, doc: &Doc<'_>) -> Analysis {
         let (mut analysis, pending) = self.decode_with(doc, false);
-        debug_assert!(pending.is_empty());
+        debug_assert!(pending.pending.is_empty());
         analysis.spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
         analysis
     }
@@ -877,29 +946,29 @@ impl Decoder {
     /// A pass that runs every sentence's pre-check but leaves its lattice
     /// for later ([`Decoder::finish`]): the sentences with spans to decide
     /// and their arcs. The spans are not yet in order (arcs point into them).
-    fn decode_deferred<'d>(&'d self, doc: &Doc<'_>) -> (Analysis, Vec<(usize, Vec<Arc<'d>>)>) {
+    fn decode_deferred<'d>(&'d self, doc: &Doc<'_>) -> (Analysis, Arcs<'d>) {
         self.decode_with(doc, self.params.joint)
     }
 
     /// Runs the lattices [`Decoder::decode_deferred`] left, then puts the
     /// spans in order.
-    fn finish(&self, doc: &Doc<'_>, analysis: &mut Analysis, pending: Vec<(usize, Vec<Arc<'_>>)>) {
+    fn finish(&self, doc: &Doc<'_>, analysis: &mut Analysis, pending: &Arcs<'_>) {
         let cache = doc.cache.as_ref();
         SCRATCH.with(|scratch| {
             let scratch = &mut *scratch.borrow_mut();
-            for (k, arcs) in &pending {
-                let sentence = doc.sentences[*k].get().expect("pre-checked sentence");
-                self.viterbi(sentence, arcs, cache, scratch, analysis, false);
+            for (k, arcs) in pending.pending() {
+                let sentence = doc.sentences[k].get().expect("pre-checked sentence");
+                self.viterbi(sentence, arcs, &pending.cands, cache, scratch, analysis, false);
             }
         });
         analysis.spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
     }
 
     /// Marks the deferred spans as [`Decoder::choose_locally`] decides them.
-    fn choose_pending(&self, analysis: &mut Analysis, pending: &[(usize, Vec<Arc<'_>>)]) {
+    fn choose_pending(&self, analysis: &mut Analysis, pending: &Arcs<'_>) {
         SCRATCH.with(|scratch| {
             let scratch = &mut *scratch.borrow_mut();
-            for (_, arcs) in pending {
+            for (_, arcs) in pending.pending() {
                 self.choose_locally(arcs, scratch, analysis);
             }
         });
@@ -908,7 +977,7 @@ impl Decoder {
     /// The raw spin rate ([`crate::detect::Scorer::raw_rate`]) the deferred
     /// spans give when each is decided on its own, as
     /// [`Decoder::choose_locally`] decides them, without marking them.
-    fn local_raw_rate(&self, analysis: &Analysis, pending: &[(usize, Vec<Arc<'_>>)]) -> f32 {
+    fn local_raw_rate(&self, analysis: &Analysis, pending: &Arcs<'_>) -> f32 {
         if analysis.words == 0 {
             return 0.0;
         }
@@ -916,7 +985,7 @@ impl Decoder {
         let mut order: Vec<(f32, usize)> = Vec::new();
         let mut covered: Vec<bool> = Vec::new();
         let mut flagged = 0.0f32;
-        for (_, arcs) in pending {
+        for (_, arcs) in pending.pending() {
             order.clear();
             order.extend(arcs.iter().enumerate().map(|(i, a)| (analysis.spans[a.span_ix].gain, i)));
             order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -934,14 +1003,12 @@ impl Decoder {
     }
 
     /// One pass; with `defer`, the lattices are left to the caller.
-    fn decode_with<'d>(
-        &'d self,
-        doc: &Doc<'_>,
-        defer: bool,
-    ) -> (Analysis, Vec<(usize, Vec<Arc<'d>>)>) {
+    fn decode_with<'d>(&'d self, doc: &Doc<'_>, defer: bool) -> (Analysis, Arcs<'d>) {
         let Doc { text, tokens, matches, protected, bounds, start, sentences, .. } = doc;
         let mut analysis = Analysis { words: doc.words, ..Default::default() };
-        let mut pending = Vec::new();
+        // The pre-check's arcs: with `defer`, those of every sentence
+        // with spans; without, the current sentence's.
+        let mut out = Arcs::default();
         let mut spinnable = vec![false; tokens.len()];
         let by_first = |t: usize| start[t] as usize..start[t + 1] as usize;
         let mut arcs = Vec::new();
@@ -974,14 +1041,27 @@ impl Decoder {
                 let embed = doc.embed.as_deref().map(|e| (e, k));
                 let memo = doc.memo.as_ref();
                 let view = DocView { tokens, matches, cache, memo, embed, consts };
-                let prepared = self.precheck(sentence, view, &arcs, scratch, &mut analysis);
+                let first = out.arcs.len();
+                self.precheck(sentence, view, &arcs, scratch, &mut analysis, &mut out);
+                let prepared = &out.arcs[first..];
                 if prepared.is_empty() {
                 } else if defer {
-                    pending.push((k, prepared));
+                    out.pending.push((k, first..out.arcs.len()));
                 } else if self.params.joint {
-                    self.viterbi(sentence, &prepared, cache, scratch, &mut analysis, true);
+                    self.viterbi(
+                        sentence,
+                        prepared,
+                        &out.cands,
+                        cache,
+                        scratch,
+                        &mut analysis,
+                        true,
+                    );
                 } else {
-                    self.choose_locally(&prepared, scratch, &mut analysis);
+                    self.choose_locally(prepared, scratch, &mut analysis);
+                }
+                if !defer {
+                    out.clear();
                 }
             });
         }
@@ -990,7 +1070,7 @@ impl Decoder {
             .enumerate()
             .filter(|(i, t)| spinnable[*i] && t.kind == TokenKind::Word)
             .count();
-        (analysis, pending)
+        (analysis, out)
     }
 
     /// LM ids of the observed word tokens of a sentence.
@@ -1001,10 +1081,11 @@ impl Decoder {
         numbers: &Numbers,
         range: &Range<usize>,
     ) -> Sentence {
-        let mut out = Sentence {
-            ids: Vec::with_capacity(range.len() + 4),
-            units: Vec::with_capacity(range.len()),
-        };
+        let mut out = SENTENCE_POOL.with(|pool| pool.borrow_mut().pop()).unwrap_or_default();
+        out.ids.clear();
+        out.ids.reserve(range.len() + 4);
+        out.units.clear();
+        out.units.reserve(range.len());
         WORD_IDS.with(|c| {
             let cache = &mut *c.borrow_mut();
             cache.start(&self.lm, numbers.generation);
@@ -1231,15 +1312,16 @@ impl Decoder {
 
     /// Local pre-check: each span's candidates scored in the observed
     /// context; keeps spans whose best candidate comes close to the observed
-    /// words, with their best few candidates.
-    fn precheck(
-        &self,
+    /// words, with their best few candidates, appended to `out`.
+    fn precheck<'d>(
+        &'d self,
         sentence: &Sentence,
         doc: DocView<'_>,
         arcs: &[usize],
         scratch: &mut Scratch,
         analysis: &mut Analysis,
-    ) -> Vec<Arc<'_>> {
+        out: &mut Arcs<'d>,
+    ) {
         let DocView { tokens, matches, cache, memo, embed, consts } = doc;
         let p = &self.params;
         let units = &sentence.units;
@@ -1264,7 +1346,6 @@ impl Decoder {
         let unit_of =
             |ti: usize| unit_index.get(ti.wrapping_sub(base)).copied().filter(|&k| k != usize::MAX);
         let bos = self.lm.bos();
-        let mut out = Vec::new();
         let mut more = Vec::new();
         let mut merged = Vec::new();
         // A second pass reads the first pass's scores where it can.
@@ -1548,33 +1629,33 @@ impl Decoder {
                 confidence: 0.0,
             });
             scored.truncate(if p.joint { p.lattice_candidates } else { 0 });
-            let prepared = scored
-                .iter()
-                .map(|&(_, ci, first)| {
-                    let c = &cands[ci];
-                    Prepared {
-                        origin: c.origin,
-                        sources: c.sources,
-                        weight: c.weight,
-                        ids: self.cand_ids(c),
-                        channel: self.channel_with(channel_base, c) + bonus(ci),
-                        first,
-                    }
-                })
-                .collect();
-            out.push(Arc { first, last, span_ix, cands: prepared });
+            let from = out.cands.len();
+            out.cands.extend(scored.iter().map(|&(_, ci, first)| {
+                let c = &cands[ci];
+                Prepared {
+                    origin: c.origin,
+                    sources: c.sources,
+                    weight: c.weight,
+                    ids: self.cand_ids(c),
+                    channel: self.channel_with(channel_base, c) + bonus(ci),
+                    first,
+                }
+            }));
+            out.arcs.push(Arc { first, last, span_ix, cands: from..out.cands.len() });
         }
-        out
     }
 
     /// Viterbi over one sentence; marks chosen spans and their confidence.
     ///
+    /// `cands`: the buffer of the arcs' candidates ([`Arc::cands`]).
     /// `prechecked`: whether `scratch.observed` holds this sentence's
     /// lookups (the pre-check just ran on it); if not, they start afresh.
+    #[allow(clippy::too_many_arguments)]
     fn viterbi(
         &self,
         sentence: &Sentence,
         arcs: &[Arc],
+        cands: &[Prepared<'_>],
         cache: Option<&DocCache>,
         scratch: &mut Scratch,
         analysis: &mut Analysis,
@@ -1585,7 +1666,9 @@ impl Decoder {
         // Units some span covers: their kept words get the cache model too,
         // and only they need scoring when a single history reaches them
         // (the others are kept on every path).
-        let Scratch { states, arcs_at, path, covered, observed: obs, shared, .. } = scratch;
+        let Scratch {
+            states, arcs_at, path, covered, observed: obs, shared, chosen, starts, ..
+        } = scratch;
         let ids = &sentence.ids;
         if !prechecked {
             obs.reset(ids.len());
@@ -1701,7 +1784,7 @@ impl Decoder {
                     );
                     for &ai in &arcs_at[i] {
                         let a = &arcs[ai];
-                        for (ci, c) in a.cands.iter().enumerate() {
+                        for (ci, c) in a.cands(cands).iter().enumerate() {
                             let (s, w2, w1, next) =
                                 self.emit_after_first(c.first, st.w1, c.ids, cand_cache);
                             relax(
@@ -1752,7 +1835,7 @@ impl Decoder {
                 // bigrams already.
                 let reads = matches!(group, Some((_, false)));
                 for &ai in &arcs_at[i] {
-                    for c in &arcs[ai].cands {
+                    for c in arcs[ai].cands(cands) {
                         if reads {
                             self.lm.prefetch_trigram_in(&ctx, c.ids[0]);
                         } else {
@@ -1763,7 +1846,7 @@ impl Decoder {
                 let mut e = 0;
                 for &ai in &arcs_at[i] {
                     let a = &arcs[ai];
-                    for (ci, c) in a.cands.iter().enumerate() {
+                    for (ci, c) in a.cands(cands).iter().enumerate() {
                         e += 1;
                         let (s, w2, w1, next) = emit(e, c.ids, cand_cache);
                         relax(
@@ -1807,15 +1890,15 @@ impl Decoder {
         // The chosen words, for the confidence of each edit in its context:
         // all in one buffer, step k's from `starts[k]` (only when something
         // was replaced).
-        let mut chosen: Vec<WordId> = Vec::new();
-        let mut starts: Vec<usize> = Vec::new();
+        chosen.clear();
+        starts.clear();
         if path.iter().any(|(_, e)| *e != Edge::Keep) {
             for &(at, edge) in path.iter() {
                 starts.push(chosen.len());
                 match edge {
                     Edge::Keep => chosen.extend_from_slice(sentence.ids_of(at, at + 1)),
                     Edge::Replace { arc, cand } => {
-                        chosen.extend_from_slice(arcs[arc].cands[cand].ids)
+                        chosen.extend_from_slice(arcs[arc].cands(cands)[cand].ids)
                     }
                 }
             }
@@ -1824,7 +1907,7 @@ impl Decoder {
         for (step, &(_, edge)) in path.iter().enumerate() {
             let Edge::Replace { arc, cand } = edge else { continue };
             let a = &arcs[arc];
-            let c = &a.cands[cand];
+            let c = &a.cands(cands)[cand];
             let (w2, w1) = ctx2(&chosen[..starts[step]], bos);
             let next = &chosen[starts[step + 1]..];
             // Two words after, padded with `</s>` once.
@@ -2437,7 +2520,7 @@ mod tests {
         let joint = decoder(p.clone());
         let doc = joint.prepare(text, &[]);
         let (analysis, pending) = joint.decode_deferred(&doc);
-        assert!(!pending.is_empty());
+        assert!(!pending.pending.is_empty());
         let local = decoder(Params { joint: false, ..p });
         let doc2 = local.prepare(text, &[]);
         let want = crate::detect::Scorer::raw_rate(&local.decode(&doc2));
@@ -2529,12 +2612,7 @@ mod tests {
             .spans
             .iter()
             .enumerate()
-            .map(|(k, s)| Arc {
-                first: s.first_token,
-                last: s.last_token,
-                span_ix: k,
-                cands: vec![],
-            })
+            .map(|(k, s)| Arc { first: s.first_token, last: s.last_token, span_ix: k, cands: 0..0 })
             .collect();
         d.choose_locally(&arcs, &mut Scratch::default(), &mut analysis);
         let chosen: Vec<bool> = analysis.spans.iter().map(|s| s.chosen).collect();

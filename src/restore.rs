@@ -98,13 +98,24 @@ impl Restorer {
 /// Gives `new` the case pattern of `old`: ALL CAPS, Title Case (every word
 /// capitalized, several words), or a capital first letter.
 pub fn match_case(old: &str, new: &str) -> String {
-    let letters: Vec<char> = old.chars().filter(|c| c.is_alphabetic()).collect();
-    if letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase()) {
+    // Counted as they are checked, not collected: two vectors per edit
+    // were 2% of a restore's allocations. (`all` stops at the first
+    // failure, and then the count no longer matters.)
+    let mut letters = 0;
+    if old.chars().filter(|c| c.is_alphabetic()).all(|c| {
+        letters += 1;
+        c.is_uppercase()
+    }) && letters >= 2
+    {
         return new.to_uppercase();
     }
-    let words: Vec<&str> = old.split_whitespace().collect();
     let capitalized = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
-    if words.len() >= 2 && words.iter().all(|w| capitalized(w)) {
+    let mut words = 0;
+    if old.split_whitespace().all(|w| {
+        words += 1;
+        capitalized(w)
+    }) && words >= 2
+    {
         return new.split(' ').map(capitalize).collect::<Vec<_>>().join(" ");
     }
     if old.chars().next().is_some_and(char::is_uppercase) {

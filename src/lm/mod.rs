@@ -316,6 +316,10 @@ impl fmt::Debug for LanguageModel {
     }
 }
 
+/// The longest ASCII word [`LanguageModel::id`] folds on the stack (longer
+/// ones are folded into a `String`).
+const ASCII_FOLD_MAX: usize = 64;
+
 impl LanguageModel {
     /// The shipped CMU Sphinx model, opened on first use from the bytes
     /// embedded in the binary (no copy).
@@ -463,6 +467,15 @@ impl LanguageModel {
         let hit = |w: &str| index.get(self, w);
         let found = if word.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
             hit(word)
+        } else if word.is_ascii() && word.len() <= ASCII_FOLD_MAX {
+            // Folded on the stack: a capitalized word is common (sentence
+            // starts, names), and a `String` for each was most of `fold`'s
+            // allocations. For ASCII, `fold` is `to_ascii_lowercase`.
+            let mut buf = [0u8; ASCII_FOLD_MAX];
+            let folded = &mut buf[..word.len()];
+            folded.copy_from_slice(word.as_bytes());
+            folded.make_ascii_lowercase();
+            hit(std::str::from_utf8(folded).expect("ASCII is UTF-8"))
         } else {
             hit(&words::fold(word))
         };
