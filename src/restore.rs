@@ -61,8 +61,10 @@ impl Restorer {
 
     /// Restores `text`, leaving the byte ranges in `exclude` untouched.
     pub fn restore(&self, text: &str, exclude: &[Range<usize>]) -> Restored {
-        let analysis = self.decoder.analyze(text, exclude);
-        self.apply(text, &analysis)
+        let analysis = self.decoder.analyze_chosen(text, exclude);
+        let restored = self.apply(text, &analysis);
+        crate::decode::recycle_spans(analysis.spans);
+        restored
     }
 
     /// Applies an analysis of `text` (from this restorer's decoder).
