@@ -667,16 +667,45 @@ const SENTENCE_POOL_MAX: usize = 1024;
 /// text without sentence ends is let go, not kept for the rest of the run.
 const SENTENCE_POOL_MAX_IDS: usize = 4096;
 
-/// Gives a document's sentences' buffers to [`SENTENCE_POOL`].
-fn recycle(sentences: Vec<std::cell::OnceCell<Sentence>>) {
+/// A document's vectors that no caller gets ([`Doc`]'s but for its
+/// tokens, matches and models), kept per thread for the next document's:
+/// allocated afresh for each, they were a tenth of the allocations of a
+/// `score` run (callgrind).
+#[derive(Default)]
+struct DocBuffers {
+    protected: Vec<bool>,
+    bounds: Vec<Range<usize>>,
+    start: Vec<u32>,
+    sentences: Vec<std::cell::OnceCell<Sentence>>,
+    numbers: Vec<u32>,
+}
+
+thread_local! {
+    static DOC_POOL: std::cell::Cell<DocBuffers> = std::cell::Cell::new(DocBuffers::default());
+}
+
+/// The most tokens a document may have for [`DOC_POOL`] to keep its
+/// buffers (a news article has about a thousand).
+const DOC_POOL_MAX_TOKENS: usize = 1 << 20;
+
+/// Gives a document's buffers to [`DOC_POOL`], and its sentences' to
+/// [`SENTENCE_POOL`].
+fn recycle(doc: Doc<'_>) {
+    let Doc { protected, bounds, start, mut sentences, numbers, .. } = doc;
     SENTENCE_POOL.with(|pool| {
         let pool = &mut *pool.borrow_mut();
         let kept = sentences
-            .into_iter()
+            .drain(..)
             .filter_map(std::cell::OnceCell::into_inner)
             .filter(|s| s.ids.capacity() <= SENTENCE_POOL_MAX_IDS);
         pool.extend(kept.take(SENTENCE_POOL_MAX.saturating_sub(pool.len())));
     });
+    if start.capacity() <= DOC_POOL_MAX_TOKENS {
+        let of_token = numbers.of_token;
+        DOC_POOL.with(|pool| {
+            pool.set(DocBuffers { protected, bounds, start, sentences, numbers: of_token })
+        });
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -800,8 +829,8 @@ impl Decoder {
         let mut doc = self.prepare(text, exclude);
         let Some(scale) = self.params.adaptive_rate else {
             let mut analysis = self.decode(&doc, which);
-            recycle(std::mem::take(&mut doc.sentences));
-            analysis.tokens = doc.tokens;
+            analysis.tokens = std::mem::take(&mut doc.tokens);
+            recycle(doc);
             return analysis;
         };
         // A document that reads as heavily spun gets a second pass with
@@ -837,10 +866,12 @@ impl Decoder {
                     self.spell(&mut analysis, &pending.origins, Originals::Chosen);
                     let index = self.embed_index();
                     doc.embed = Some(Box::new(e.refined(&analysis, index, |w, out| {
-                        let mut ids = Vec::new();
-                        self.lm.ids(w, &mut ids);
-                        if let [id] = ids[..] {
-                            out.push(id);
+                        // A word of one id only, appended in place (not
+                        // through a vector per word).
+                        let start = out.len();
+                        self.lm.ids(w, out);
+                        if out.len() != start + 1 {
+                            out.truncate(start);
                         }
                     })));
                 }
@@ -862,8 +893,8 @@ impl Decoder {
                 MEMO_POOL.with(|pool| pool.set(memo));
             }
         }
-        recycle(std::mem::take(&mut doc.sentences));
-        analysis.tokens = doc.tokens;
+        analysis.tokens = std::mem::take(&mut doc.tokens);
+        recycle(doc);
         analysis
     }
 
@@ -876,10 +907,14 @@ impl Decoder {
         thread_local! {
             static SCANNER: std::cell::RefCell<Scanner> = std::cell::RefCell::new(Scanner::new());
         }
+        let DocBuffers { mut protected, mut bounds, start: by_first, mut sentences, mut numbers } =
+            DOC_POOL.with(|pool| pool.take());
         let (matches, numbers) = SCANNER.with(|s| {
             let mut s = s.borrow_mut();
             let matches = s.scan(&self.lexicon, text, &tokens, ScanMode::All);
-            (matches, Numbers { of_token: s.word_numbers().to_vec(), generation: s.generation() })
+            numbers.clear();
+            numbers.extend_from_slice(s.word_numbers());
+            (matches, Numbers { of_token: numbers, generation: s.generation() })
         });
         // Sorted and merged, so that a token is checked by binary search:
         // `any` over every range made a text of many boilerplate lines
@@ -901,8 +936,9 @@ impl Decoder {
         // One pass over the tokens: which may be changed (not names,
         // capitalized mid-sentence; not acronyms; not excluded), where
         // sentences start and end, and how many words count.
-        let mut protected = vec![false; tokens.len()];
-        let mut bounds: Vec<Range<usize>> = Vec::new();
+        protected.clear();
+        protected.resize(tokens.len(), false);
+        bounds.clear();
         let mut words = 0;
         // Sentences (runs of non-punctuation tokens split at sentence ends,
         // line breaks and excluded ranges) start at `start`.
@@ -948,7 +984,9 @@ impl Decoder {
         // The matches by first token: `matches[start[t]..start[t + 1]]`
         // (the scanner gives them in order of their first token).
         debug_assert!(matches.windows(2).all(|w| w[0].first <= w[1].first));
-        let mut start = vec![0u32; tokens.len() + 1];
+        let mut start = by_first;
+        start.clear();
+        start.resize(tokens.len() + 1, 0);
         for m in &matches {
             start[m.first + 1] += 1;
         }
@@ -957,8 +995,8 @@ impl Decoder {
         }
         // With the cache model on, every sentence's ids now, to count the
         // document's words; otherwise each when its sentence has spans.
-        let sentences: Vec<std::cell::OnceCell<Sentence>> =
-            bounds.iter().map(|_| std::cell::OnceCell::new()).collect();
+        sentences.clear();
+        sentences.extend(bounds.iter().map(|_| std::cell::OnceCell::new()));
         let all_sentences = || {
             for (cell, r) in sentences.iter().zip(&bounds) {
                 cell.get_or_init(|| self.sentence(text, &tokens, &numbers, r));

@@ -265,15 +265,12 @@ impl Scorer {
         let (spin_rate, score, label) = self.verdict(&analysis);
         // The analysis goes away: its originals are moved into the report,
         // not copied (about 44,000 flagged spans over the BBC corpus).
-        let spans = analysis
-            .spans
-            .iter_mut()
-            .filter(|s| s.chosen)
-            .map(|s| {
-                let original = std::mem::take(&mut s.original);
-                FlaggedSpan::new(text, s, original)
-            })
-            .collect();
+        // Counted first: collected from a filter, the vector would grow.
+        let mut spans = Vec::with_capacity(analysis.chosen().count());
+        spans.extend(analysis.spans.iter_mut().filter(|s| s.chosen).map(|s| {
+            let original = std::mem::take(&mut s.original);
+            FlaggedSpan::new(text, s, original)
+        }));
         crate::decode::recycle_spans(analysis.spans);
         Report { words: analysis.words, spans, spin_rate, score, label }
     }

@@ -316,10 +316,6 @@ impl fmt::Debug for LanguageModel {
     }
 }
 
-/// The longest ASCII word [`LanguageModel::id`] folds on the stack (longer
-/// ones are folded into a `String`).
-const ASCII_FOLD_MAX: usize = 64;
-
 impl LanguageModel {
     /// The shipped CMU Sphinx model, opened on first use from the bytes
     /// embedded in the binary (no copy).
@@ -465,21 +461,7 @@ impl LanguageModel {
     pub fn id(&self, word: &str) -> WordId {
         let index = self.index.get_or_init(|| VocabIndex::new(self));
         let hit = |w: &str| index.get(self, w);
-        let found = if word.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-            hit(word)
-        } else if word.is_ascii() && word.len() <= ASCII_FOLD_MAX {
-            // Folded on the stack: a capitalized word is common (sentence
-            // starts, names), and a `String` for each was most of `fold`'s
-            // allocations. For ASCII, `fold` is `to_ascii_lowercase`.
-            let mut buf = [0u8; ASCII_FOLD_MAX];
-            let folded = &mut buf[..word.len()];
-            folded.copy_from_slice(word.as_bytes());
-            folded.make_ascii_lowercase();
-            hit(std::str::from_utf8(folded).expect("ASCII is UTF-8"))
-        } else {
-            hit(&words::fold(word))
-        };
-        found.unwrap_or(self.unk())
+        words::with_folded(word, hit).unwrap_or(self.unk())
     }
 
     /// Like [`id`](LanguageModel::id) for a word already folded, through
@@ -502,8 +484,13 @@ impl LanguageModel {
             out.push(id);
             return;
         }
-        let folded = words::fold(word);
-        if let Some(us) = words::american_spelling(&folded) {
+        words::with_folded(word, |folded| self.ids_of_unknown(folded, out));
+    }
+
+    /// [`ids`](LanguageModel::ids) of a word the vocabulary lacks as it
+    /// is, folded.
+    fn ids_of_unknown(&self, folded: &str, out: &mut Vec<WordId>) {
+        if let Some(us) = words::american_spelling(folded) {
             let id = self.id(&us);
             if id != self.unk() {
                 out.push(id);
@@ -511,8 +498,8 @@ impl LanguageModel {
             }
         }
         let start = out.len();
-        let all_known = if words::is_initialism(&folded) {
-            let body = folded.strip_suffix('.').unwrap_or(&folded);
+        let all_known = if words::is_initialism(folded) {
+            let body = folded.strip_suffix('.').unwrap_or(folded);
             body.split('.').all(|letter| {
                 let id = self.id(&format!("{letter}."));
                 out.push(id);

@@ -28,6 +28,29 @@ pub fn fold(word: &str) -> String {
     out
 }
 
+/// The longest ASCII word [`with_folded`] folds on the stack (longer ones
+/// are folded into a `String`).
+const ASCII_FOLD_MAX: usize = 64;
+
+/// Calls `f` with `word` [folded](fold): as it is when folding would not
+/// change it, and folded on the stack when it is short and ASCII (where
+/// folding is `to_ascii_lowercase`). The model looks up every word folded,
+/// and a `String` for each capitalized one (sentence starts, names) was
+/// most of `fold`'s allocations.
+pub(crate) fn with_folded<R>(word: &str, f: impl FnOnce(&str) -> R) -> R {
+    if word.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        f(word)
+    } else if word.is_ascii() && word.len() <= ASCII_FOLD_MAX {
+        let mut buf = [0u8; ASCII_FOLD_MAX];
+        let folded = &mut buf[..word.len()];
+        folded.copy_from_slice(word.as_bytes());
+        folded.make_ascii_lowercase();
+        f(std::str::from_utf8(folded).expect("ASCII is UTF-8"))
+    } else {
+        f(&fold(word))
+    }
+}
+
 /// True if `c` may join two word characters into one word.
 fn is_joiner(c: char) -> bool {
     matches!(c, '\'' | '\u{2019}' | '-' | '.')
