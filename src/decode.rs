@@ -279,7 +279,28 @@ pub struct Decoder {
 }
 
 /// The LM ids of one lexicon string, computed on first use.
-type LazyIds = std::sync::OnceLock<Box<[WordId]>>;
+type LazyIds = std::sync::OnceLock<Ids>;
+
+/// The LM ids of one lexicon string: most originals are one word, whose
+/// id is kept in place (a box for each was most of the allocations of a
+/// restore of clean text).
+#[derive(Debug)]
+enum Ids {
+    /// A string of one id.
+    One(WordId),
+    /// A string of none or several.
+    Many(Box<[WordId]>),
+}
+
+impl Ids {
+    /// The ids, in order.
+    fn as_slice(&self) -> &[WordId] {
+        match self {
+            Ids::One(w) => std::slice::from_ref(w),
+            Ids::Many(ids) => ids,
+        }
+    }
+}
 
 /// A candidate prepared for scoring: its LM ids and channel cost (borrowed
 /// from the lexicon and the decoder's id cache, so preparing allocates
@@ -1262,10 +1283,10 @@ impl Decoder {
     }
 
     fn cand_ids(&self, c: &RawCandidate) -> &[WordId] {
-        self.ids[c.origin.0 as usize][c.origin.1 as usize].get_or_init(|| {
+        let ids = self.ids[c.origin.0 as usize][c.origin.1 as usize].get_or_init(|| {
             // Collected in a buffer kept per thread and copied out at their
-            // size: one allocation per original (a fresh vector grown and
-            // then shrunk to a boxed slice made three).
+            // size: at most one allocation per original (a fresh vector
+            // grown and then shrunk to a boxed slice made three).
             thread_local! {
                 static BUF: std::cell::RefCell<Vec<WordId>> = const { std::cell::RefCell::new(Vec::new()) };
             }
@@ -1275,9 +1296,13 @@ impl Decoder {
                 for w in self.lexicon.original(c.origin).split_whitespace() {
                     self.lm.ids(w, buf);
                 }
-                Box::from(&buf[..])
+                match buf[..] {
+                    [w] => Ids::One(w),
+                    _ => Ids::Many(Box::from(&buf[..])),
+                }
             })
-        })
+        });
+        ids.as_slice()
     }
 
     /// A candidate's channel cost (the pre-check computes
