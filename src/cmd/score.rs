@@ -1,5 +1,6 @@
 //! `unspin score`: how heavily each input was spun, where, and what it said.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -321,8 +322,8 @@ impl CsvLines {
     }
 
     /// Writes one record, terminated, to `out`.
-    fn write<S: AsRef<[u8]>>(&mut self, out: &mut impl Write, fields: &[S]) -> anyhow::Result<()> {
-        self.writer.write_record(fields)?;
+    fn write<S: AsRef<str>>(&mut self, out: &mut impl Write, fields: &[S]) -> anyhow::Result<()> {
+        self.writer.write_record(fields.iter().map(|f| f.as_ref().as_bytes()))?;
         self.writer.flush()?;
         let mut bytes = self.buf.0.borrow_mut();
         out.write_all(&bytes)?;
@@ -338,22 +339,26 @@ fn top_spans(spans: &[FlaggedSpan], n: usize) -> Vec<&FlaggedSpan> {
     spans
 }
 
-fn csv_record(row: &Row) -> Vec<String> {
+/// The CSV fields of a row: its strings borrowed, not copied.
+fn csv_record(row: &Row) -> [Cow<'_, str>; 12] {
     let tops: Vec<String> =
         row.top_spans.iter().map(|s| format!("{} -> {}", s.text, s.original)).collect();
-    vec![
-        row.source.clone(),
-        row.id.clone().unwrap_or_default(),
-        row.url.clone().unwrap_or_default(),
-        row.title.clone().unwrap_or_default(),
-        row.words.to_string(),
-        row.spans.len().to_string(),
-        format!("{:.4}", row.spin_rate),
-        format!("{:.4}", row.score),
-        row.label.map_or(String::new(), |l| l.to_string()),
-        tops.join("; "),
-        row.lexicon.clone(),
-        row.error.clone().unwrap_or_default(),
+    fn or_empty(s: &Option<String>) -> Cow<'_, str> {
+        Cow::Borrowed(s.as_deref().unwrap_or_default())
+    }
+    [
+        Cow::Borrowed(&row.source),
+        or_empty(&row.id),
+        or_empty(&row.url),
+        or_empty(&row.title),
+        Cow::Owned(row.words.to_string()),
+        Cow::Owned(row.spans.len().to_string()),
+        Cow::Owned(format!("{:.4}", row.spin_rate)),
+        Cow::Owned(format!("{:.4}", row.score)),
+        Cow::Borrowed(row.label.map_or("", Label::as_str)),
+        Cow::Owned(tops.join("; ")),
+        Cow::Borrowed(&row.lexicon),
+        or_empty(&row.error),
     ]
 }
 
