@@ -132,6 +132,50 @@ fn calibrate_lowers_the_change_cost_for_a_model_that_knows_the_text() {
     assert!(cost < 1.25, "{file}");
 }
 
+/// Sentences we wrote in an old-fashioned register, whose words a model of
+/// modern English finds rare, as it finds a spinner's.
+const OLD_SENTENCES: &[&str] = &[
+    "The vessel departed with great celerity, and the mariners forbore to murmur.",
+    "His lordship deemed it expedient to tarry awhile ere the tempest abated.",
+    "Agreeably to the custom of the parish, the yeomen assembled at the tithe barn.",
+    "The physician, perceiving the malady grievous, enjoined the patient to repose.",
+    "Notwithstanding her entreaties, the magistrate would brook no further delay.",
+    "The ramparts, long since crumbled, afforded scant succour to the besieged.",
+    "Thither repaired the merchants, laden with bolts of damask and casks of sack.",
+    "It behoves every freeholder to render his dues unto the exchequer forthwith.",
+    "The curate's discourse, though prolix, was received with becoming forbearance.",
+    "Whereupon the squire bestirred himself and bade the ostler saddle the mare.",
+    "The weal of the commonwealth rests upon the probity of its stewards.",
+    "Her countenance bespoke a melancholy which no diversion could dispel.",
+];
+
+#[test]
+fn calibrate_suggests_a_model_when_the_shipped_calibration_misreads_the_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path()).unwrap();
+    for d in 0..22 {
+        let text: Vec<&str> =
+            (0..8).map(|k| OLD_SENTENCES[(d * 5 + k * 7) % OLD_SENTENCES.len()]).collect();
+        std::fs::write(tmp.path().join(format!("old{d:02}.txt")), text.join(" ") + "\n").unwrap();
+    }
+    let out = unspin()
+        .args(["calibrate", "-q", "--rates", "0.1,0.3", "-o"])
+        .arg(tmp.path().join("old.cal.json"))
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("calibrate: note:") && stderr.contains("--mix-with"), "{stderr}");
+    // The plain, modern corpus gets no such note.
+    let docs = tmp.path().join("modern");
+    corpus(&docs, 22);
+    let out = unspin().args(["calibrate", "-q", "--rates", "0.1,0.3"]).arg(&docs).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("calibrate: note:"), "{stderr}");
+}
+
 #[test]
 fn calibrate_needs_enough_documents() {
     let tmp = tempfile::tempdir().unwrap();
