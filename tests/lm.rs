@@ -307,6 +307,15 @@ fn cli_build_mix_options_are_checked_before_the_corpus_is_read() {
     }
     build(&["--mix-with".as_ref(), not_sphinx.as_os_str()])
         .stderr(predicate::str::contains("not-sphinx.lm.bin"));
+    // Our own models and ARPA files are named for what they are.
+    let ours = dir.path().join("ours.lm");
+    std::fs::write(&ours, LmBuilder::new().build("x").unwrap()).unwrap();
+    build(&["--mix-with".as_ref(), ours.as_os_str()])
+        .stderr(predicate::str::contains("ours.lm: an unspin model"));
+    let arpa = dir.path().join("model.arpa");
+    std::fs::write(&arpa, "\n\\data\\\nngram 1=2\n").unwrap();
+    build(&["--mix-with".as_ref(), arpa.as_os_str()])
+        .stderr(predicate::str::contains("model.arpa: an ARPA text model"));
     build(&["--mix-with".as_ref(), dir.path().join("missing.lm.bin").as_os_str()])
         .stderr(predicate::str::contains("missing.lm.bin"));
     assert!(!model.exists());

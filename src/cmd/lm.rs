@@ -367,6 +367,19 @@ const DEFAULT_MIX_WEIGHT: f64 = 0.1;
 fn read_sphinx(path: &Path) -> anyhow::Result<lm::format::ModelData> {
     let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
     let name = path.display().to_string();
+    // Two likely mix-ups, named for what they are.
+    if bytes.starts_with(lm::format::MAGIC) {
+        anyhow::bail!(
+            "{name}: an unspin model, which keeps only fingerprints of its n-grams and so cannot \
+             be mixed; --mix-with takes the CMU Sphinx en-us.lm.bin the embedded model is made from"
+        );
+    }
+    if String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).trim_start().starts_with("\\data\\")
+    {
+        anyhow::bail!(
+            "{name}: an ARPA text model; --mix-with takes a CMU Sphinx trie model (en-us.lm.bin)"
+        );
+    }
     let model = lm::sphinx::SphinxModel::parse(&name, &bytes)?;
     Ok(model.to_parts(&format!("CMU Sphinx trie model {name}"))?)
 }
