@@ -39,14 +39,34 @@ const SENTENCES: &[&str] = &[
     "The cafe by the harbour serves tea, cakes and the best fish soup in town.",
 ];
 
-/// Writes `n` documents of nine sentences each into `dir`.
-fn corpus(dir: &Path, n: usize) {
+/// Writes `n` documents of `per_doc` of `sentences` each into `dir`.
+fn documents(dir: &Path, sentences: &[&str], per_doc: usize, n: usize) {
     std::fs::create_dir_all(dir).unwrap();
     for d in 0..n {
         let text: Vec<&str> =
-            (0..9).map(|k| SENTENCES[(d * 5 + k * 7) % SENTENCES.len()]).collect();
+            (0..per_doc).map(|k| sentences[(d * 5 + k * 7) % sentences.len()]).collect();
         std::fs::write(dir.join(format!("doc{d:02}.txt")), text.join(" ") + "\n").unwrap();
     }
+}
+
+/// Writes `n` documents of nine of [`SENTENCES`] each into `dir`.
+fn corpus(dir: &Path, n: usize) {
+    documents(dir, SENTENCES, 9, n);
+}
+
+/// Runs `unspin [--lm LM] calibrate -q --rates 0.1,0.3 [-o OUT] INPUT`;
+/// returns the exit code and stderr.
+fn calibrate(lm: Option<&Path>, input: &Path, out: Option<&Path>) -> (Option<i32>, String) {
+    let mut c = unspin();
+    if let Some(lm) = lm {
+        c.arg("--lm").arg(lm);
+    }
+    c.args(["calibrate", "-q", "--rates", "0.1,0.3"]);
+    if let Some(out) = out {
+        c.arg("-o").arg(out);
+    }
+    let o = c.arg(input).output().unwrap();
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
 #[test]
@@ -115,16 +135,8 @@ fn calibrate_lowers_the_change_cost_for_a_model_that_knows_the_text() {
     let model = tmp.path().join("own.lm");
     unspin().args(["lm", "build"]).arg(&docs).arg("-o").arg(&model).assert().success();
     let cal = tmp.path().join("own.cal.json");
-    let out = unspin()
-        .arg("--lm")
-        .arg(&model)
-        .args(["calibrate", "-q", "--rates", "0.1,0.3", "-o"])
-        .arg(&cal)
-        .arg(&docs)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (code, stderr) = calibrate(Some(&model), &docs, Some(&cal));
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("of the untouched words of spun copies"), "{stderr}");
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cal).unwrap()).unwrap();
@@ -152,27 +164,16 @@ const OLD_SENTENCES: &[&str] = &[
 #[test]
 fn calibrate_suggests_a_model_when_the_shipped_calibration_misreads_the_text() {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(tmp.path()).unwrap();
-    for d in 0..22 {
-        let text: Vec<&str> =
-            (0..8).map(|k| OLD_SENTENCES[(d * 5 + k * 7) % OLD_SENTENCES.len()]).collect();
-        std::fs::write(tmp.path().join(format!("old{d:02}.txt")), text.join(" ") + "\n").unwrap();
-    }
-    let out = unspin()
-        .args(["calibrate", "-q", "--rates", "0.1,0.3", "-o"])
-        .arg(tmp.path().join("old.cal.json"))
-        .arg(tmp.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let old = tmp.path().join("old");
+    documents(&old, OLD_SENTENCES, 8, 22);
+    let (code, stderr) = calibrate(None, &old, Some(&tmp.path().join("old.cal.json")));
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("calibrate: note:") && stderr.contains("--mix-with"), "{stderr}");
     // The plain, modern corpus gets no such note.
-    let docs = tmp.path().join("modern");
-    corpus(&docs, 22);
-    let out = unspin().args(["calibrate", "-q", "--rates", "0.1,0.3"]).arg(&docs).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let modern = tmp.path().join("modern");
+    corpus(&modern, 22);
+    let (code, stderr) = calibrate(None, &modern, None);
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(!stderr.contains("calibrate: note:"), "{stderr}");
 }
 
