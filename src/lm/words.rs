@@ -234,6 +234,15 @@ pub fn words(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn with_folded_sees_what_fold_makes() {
+        use super::{fold, with_folded};
+        let long = "Pneumonoultramicroscopicsilicovolcanoconiosis".repeat(2);
+        for w in ["word", "Word", "U.S.", "DON'T", "Don\u{2019}t", "Café", "ÉCOLE", &long, ""] {
+            assert_eq!(with_folded(w, str::to_string), fold(w), "{w}");
+        }
+    }
+
+    #[test]
     fn british_spellings_have_american_ones() {
         use super::american_spelling as us;
         for (uk, want) in [
