@@ -254,9 +254,10 @@ fn false_edits_with_spun(
 ) -> (f32, Vec<(f32, f32)>) {
     let out = pool.install(|| eval::run(decoder, cases));
     let s = eval::summarize(cases, &out, &out, &Calibration::default(), rates);
-    let share =
-        |c: &eval::RestoreCounts| c.false_edited_words as f32 / c.untouched_words.max(1) as f32;
-    (share(&s.clean_restore), s.restore.iter().map(|(r, c)| (*r, share(c))).collect())
+    (
+        s.clean_restore.false_edit_share(),
+        s.restore.iter().map(|(r, c)| (*r, c.false_edit_share())).collect(),
+    )
 }
 
 /// Share of the clean documents' words that `decoder` changes.
@@ -280,7 +281,7 @@ fn false_edits(pool: &rayon::ThreadPool, decoder: &Decoder, cases: &[eval::Case]
                 a
             })
     });
-    counts.false_edited_words as f32 / counts.untouched_words.max(1) as f32
+    counts.false_edit_share()
 }
 
 /// The restorer's change cost for these documents: the lowest of the
@@ -338,9 +339,6 @@ fn fit_restore_cost(
         let out = pool.install(|| eval::run(d, &test));
         let s = eval::summarize(&test, &out, &out, &Calibration::default(), rates);
         let pct = |c: &eval::RestoreCounts, x: usize| 100.0 * x as f32 / c.swaps.max(1) as f32;
-        let fe = |c: &eval::RestoreCounts| {
-            100.0 * c.false_edited_words as f32 / c.untouched_words.max(1) as f32
-        };
         let per_rate: Vec<String> = s
             .restore
             .iter()
@@ -348,7 +346,7 @@ fn fit_restore_cost(
             .collect();
         eprintln!(
             "  {label}: clean words changed {:.2}%; {}",
-            fe(&s.clean_restore),
+            100.0 * s.clean_restore.false_edit_share(),
             per_rate.join(", ")
         );
     };

@@ -262,9 +262,9 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
                         clean += eval::clean_counts(&c.clean, &o.clean);
                         spun += eval::restore_counts(&c.spun[k30].1, &o.spun[k30]);
                     }
-                    let fe = clean.false_edited_words as f32 / clean.untouched_words.max(1) as f32;
+                    let fe = clean.false_edit_share();
                     let ex = spun.exact as f32 / spun.swaps.max(1) as f32;
-                    let fe30 = spun.false_edited_words as f32 / spun.untouched_words.max(1) as f32;
+                    let fe30 = spun.false_edit_share();
                     eprintln!("grid r={prior_rate} λ={channel_scale} c={change_cost}: exact@30 {:.3} false-edit clean {:.4} @30 {:.4}", ex, fe, fe30);
                     // Most exact restorations while false edits stay under 0.8%.
                     let objective = if fe <= 0.008 && fe30 <= 0.008 {

@@ -294,9 +294,7 @@ pub fn run(global: &Global, cmd: LmCommand) -> anyhow::Result<ExitCode> {
             build(&corpus, &output, min_count, source, mix)?
         }
         LmCommand::ImportSphinx { input, output, source } => {
-            let bytes = std::fs::read(&input).with_context(|| format!("{}", input.display()))?;
-            let name = input.display().to_string();
-            let model = lm::sphinx::SphinxModel::parse(&name, &bytes)?;
+            let (name, model) = read_sphinx(&input)?;
             if model.unsorted_nodes > 0 {
                 eprintln!(
                     "unspin: warning: {name}: {} trie nodes have unsorted children",
@@ -363,25 +361,24 @@ fn score(lm: &LanguageModel, text: &str, out: &mut impl Write) -> anyhow::Result
 /// did about as well and 0.3 and 0.5 worse.
 const DEFAULT_MIX_WEIGHT: f64 = 0.1;
 
-/// Reads a CMU Sphinx trie model for `lm build --mix-with`.
-fn read_sphinx(path: &Path) -> anyhow::Result<lm::format::ModelData> {
+/// Reads and parses a CMU Sphinx trie model (`lm import-sphinx`, `lm build
+/// --mix-with`); returns its name (the path) and the model.
+fn read_sphinx(path: &Path) -> anyhow::Result<(String, lm::sphinx::SphinxModel)> {
     let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
     let name = path.display().to_string();
     // Two likely mix-ups, named for what they are.
     if bytes.starts_with(lm::format::MAGIC) {
         anyhow::bail!(
-            "{name}: an unspin model, which keeps only fingerprints of its n-grams and so cannot \
-             be mixed; --mix-with takes the CMU Sphinx en-us.lm.bin the embedded model is made from"
+            "{name}: an unspin model, which keeps only fingerprints of its n-grams; give the \
+             CMU Sphinx trie model the embedded one is made from (en-us.lm.bin)"
         );
     }
     if String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).trim_start().starts_with("\\data\\")
     {
-        anyhow::bail!(
-            "{name}: an ARPA text model; --mix-with takes a CMU Sphinx trie model (en-us.lm.bin)"
-        );
+        anyhow::bail!("{name}: an ARPA text model; give a CMU Sphinx trie model (en-us.lm.bin)");
     }
     let model = lm::sphinx::SphinxModel::parse(&name, &bytes)?;
-    Ok(model.to_parts(&format!("CMU Sphinx trie model {name}"))?)
+    Ok((name, model))
 }
 
 fn build(
@@ -393,7 +390,10 @@ fn build(
 ) -> anyhow::Result<ExitCode> {
     // A bad base model is found before the corpus is read.
     let base = match &mix {
-        Some((path, _)) => Some(read_sphinx(path)?),
+        Some((path, _)) => {
+            let (name, model) = read_sphinx(path)?;
+            Some(model.to_parts(&format!("CMU Sphinx trie model {name}"))?)
+        }
         None => None,
     };
     let mut files = Vec::new();

@@ -148,6 +148,14 @@ pub struct RestoreCounts {
     pub false_edited_words: usize,
 }
 
+impl RestoreCounts {
+    /// Share of the untouched words the restorer changed (0 when there
+    /// were none).
+    pub fn false_edit_share(&self) -> f32 {
+        self.false_edited_words as f32 / self.untouched_words.max(1) as f32
+    }
+}
+
 impl std::ops::AddAssign for RestoreCounts {
     fn add_assign(&mut self, o: RestoreCounts) {
         self.swaps += o.swaps;
@@ -434,13 +442,13 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         out.push_str(&format!(
             "| false edits at {:.0}% (share of untouched words changed) | {:.2}% | ≤ 1% |\n",
             rate * 100.0,
-            100.0 * c.false_edited_words as f32 / c.untouched_words.max(1) as f32
+            100.0 * c.false_edit_share()
         ));
     }
     let c = &s.clean_restore;
     out.push_str(&format!(
         "| false edits on clean documents | {:.2}% | ≤ 1% |\n",
-        100.0 * c.false_edited_words as f32 / c.untouched_words.max(1) as f32
+        100.0 * c.false_edit_share()
     ));
     if let Some((n, flagged, exact, skipped)) = s.tortured {
         out.push_str(&format!(
