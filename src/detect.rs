@@ -24,6 +24,10 @@ pub enum Label {
     Light,
     /// Spun at or above the heavy threshold.
     Heavy,
+    /// Not English ([`crate::language`]): not scored; the rate and score
+    /// are 0 and no span is flagged.
+    #[serde(rename = "not-english")]
+    NotEnglish,
 }
 
 impl Label {
@@ -33,6 +37,7 @@ impl Label {
             Label::Clean => "clean",
             Label::Light => "light",
             Label::Heavy => "heavy",
+            Label::NotEnglish => "not-english",
         }
     }
 }
@@ -294,6 +299,9 @@ impl Scorer {
 
     /// The spin rate, score and label of an analysis.
     fn verdict(&self, analysis: &Analysis) -> (f32, f32, Label) {
+        if analysis.not_english {
+            return (0.0, 0.0, Label::NotEnglish);
+        }
         let c = &self.calibration;
         let raw = Scorer::raw_rate(analysis);
         let spin_rate = if analysis.words == 0 {

@@ -12,7 +12,9 @@
 //! * [`lm`]: an n-gram language model of clean English that says which
 //!   candidate fits the context;
 //! * [`embed`]: word vectors (GloVe) that say which candidate fits the
-//!   topic of the rest of the document, beyond the trigram model's reach.
+//!   topic of the rest of the document, beyond the trigram model's reach;
+//! * [`language`]: whether a document is English at all (others are left
+//!   alone).
 #![deny(missing_docs)]
 
 pub mod decode;
@@ -21,6 +23,7 @@ pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod input;
+pub mod language;
 pub mod lexicon;
 pub mod lm;
 pub mod restore;

@@ -33,6 +33,10 @@ pub struct Restored {
     pub text: String,
     /// The edits, in input order, never overlapping.
     pub edits: Vec<Edit>,
+    /// The input does not read as English ([`crate::language`]) and was
+    /// left as it was.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub not_english: bool,
 }
 
 /// Restores spun text. Immutable and shareable between threads.
@@ -93,7 +97,7 @@ impl Restorer {
             });
         }
         out.push_str(&text[at..]);
-        Restored { text: out, edits }
+        Restored { text: out, edits, not_english: analysis.not_english }
     }
 }
 

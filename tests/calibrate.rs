@@ -188,6 +188,20 @@ fn calibrate_needs_enough_documents() {
     assert!(stderr.contains("5 usable documents") && stderr.contains("at least 20"), "{stderr}");
 }
 
+#[test]
+fn calibrate_leaves_out_documents_that_are_not_english() {
+    let tmp = tempfile::tempdir().unwrap();
+    corpus(tmp.path(), 19);
+    for name in ["french.txt", "german.txt", "spanish.txt"] {
+        std::fs::copy(Path::new("tests/data/languages").join(name), tmp.path().join(name)).unwrap();
+    }
+    let out = unspin().args(["calibrate", "-q"]).arg(tmp.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("19 usable documents"), "{stderr}");
+    assert!(stderr.contains("3 not English were left out"), "{stderr}");
+}
+
 /// A calibration file as JSON, with the fields a test varies.
 fn cal_json(format: &str, threshold: &str, lexicon: &str, cost: &str) -> String {
     format!(

@@ -7,6 +7,7 @@ mod cli_bulk;
 mod engine;
 mod input;
 mod interrupt;
+mod languages;
 mod lexicon;
 mod lm;
 mod regressions;

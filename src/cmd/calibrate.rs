@@ -109,9 +109,7 @@ pub fn run(global: &Global, args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     // The documents' text without boilerplate lines, and their word counts.
     let mut docs: Vec<(String, String)> = Vec::new();
     let mut short = 0usize;
-    let words = |text: &str| {
-        unspin::tokenize(text).iter().filter(|t| t.kind == unspin::TokenKind::Word).count()
-    };
+    let mut foreign = 0usize;
     for doc in inputs {
         progress.document(&doc);
         if !doc.is_ok() {
@@ -124,8 +122,15 @@ pub fn run(global: &Global, args: CalibrateArgs) -> anyhow::Result<ExitCode> {
             at = r.end;
         }
         text.push_str(&doc.text[at..]);
-        if words(&text) < args.min_words {
+        let counts = unspin::language::WordCounts::of(&text);
+        if counts.words < args.min_words {
             short += 1;
+            continue;
+        }
+        // The lexicon and the model know only English (`unspin score`
+        // leaves other languages alone too).
+        if !counts.is_english() {
+            foreign += 1;
             continue;
         }
         docs.push((doc.source, text));
@@ -134,11 +139,20 @@ pub fn run(global: &Global, args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let failed = progress.errors;
-    let usable = format!("{} usable, {short} shorter than {} words", docs.len(), args.min_words);
+    let mut usable =
+        format!("{} usable, {short} shorter than {} words", docs.len(), args.min_words);
+    if foreign > 0 {
+        usable.push_str(&format!(", {foreign} not English"));
+    }
     if docs.len() < MIN_DOCUMENTS {
         progress.finish(&usable);
+        let foreign = if foreign > 0 {
+            format!("; {foreign} not English were left out")
+        } else {
+            String::new()
+        };
         eprintln!(
-            "unspin: calibrate: {} usable documents (of {} words or more); at least {MIN_DOCUMENTS} are needed",
+            "unspin: calibrate: {} usable documents (of {} words or more{foreign}); at least {MIN_DOCUMENTS} are needed",
             docs.len(),
             args.min_words
         );

@@ -66,6 +66,11 @@ pub struct RestoreArgs {
     /// With --jsonl: add an `edits` field listing the changes.
     #[arg(long)]
     pub edits: bool,
+    /// Restore documents that do not read as English too (by default
+    /// they are left as they are: the lexicon and the language model know
+    /// only English).
+    #[arg(long)]
+    pub any_language: bool,
 }
 
 /// Output formats of `unspin restore`.
@@ -91,6 +96,9 @@ struct JsonOut<'a> {
     title: Option<&'a str>,
     text: &'a str,
     edits: &'a [Edit],
+    /// Left as it was: not English.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    not_english: bool,
     error: Option<&'a str>,
 }
 
@@ -134,6 +142,10 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
         let file = common::load_calibration(path, &hash, decoder.lm().name())?;
         decoder = decoder.with_params(file.restore_params());
     }
+    if args.any_language {
+        let params = unspin::decode::Params { english_only: false, ..decoder.params().clone() };
+        decoder = decoder.with_params(params);
+    }
     let restorer = Restorer::new(decoder).min_confidence(args.min_confidence);
     let color = args.out.is_none() && args.color.enabled();
     let out_field = args.out_field.clone().unwrap_or_else(|| args.input.text_field.clone());
@@ -172,6 +184,11 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let mut tree = Tree::default();
     let mut progress = Progress::new(&args.input);
     let mut edits = 0usize;
+    let mut not_english = 0usize;
+    // The one document of a run that turned out not English (a run of
+    // several says how many in its summary).
+    let mut foreign: Option<String> = None;
+    let mut documents = 0usize;
     let mut line_open = false;
     common::for_each_window(inputs, &pool, work, |window| {
         for (doc, outcome) in window {
@@ -194,6 +211,11 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
                 Outcome::Restored { restored, target } => {
                     progress.document(&doc);
                     edits += restored.edits.len();
+                    not_english += restored.not_english as usize;
+                    documents += 1;
+                    if restored.not_english {
+                        foreign = Some(doc.source.clone());
+                    }
                     (render.restored(&doc, &restored)?, target)
                 }
             };
@@ -217,7 +239,16 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     tree.finish()?;
     out.flush()?;
     let failed = progress.errors > 0;
-    progress.finish(&format!("{edits} edits"));
+    let mut summary = format!("{edits} edits");
+    if not_english > 0 {
+        summary.push_str(&format!(
+            "; {not_english} documents not English, left as they were (--any-language restores them)"
+        ));
+    }
+    progress.finish(&summary);
+    if let (Some(source), 1, false) = (foreign, documents, args.input.quiet) {
+        eprintln!("unspin: {source}: not English; left as it was (--any-language restores it)");
+    }
     Ok(if failed { ExitCode::from(EXIT_ERROR) } else { ExitCode::SUCCESS })
 }
 
@@ -306,6 +337,7 @@ impl Render {
                 title: doc.title.as_deref(),
                 text: &restored.text,
                 edits: &restored.edits,
+                not_english: restored.not_english,
                 error: None,
             })?,
             RestoreFormat::Diff => diff(&doc.text, restored, self.color).into_bytes(),
@@ -342,6 +374,7 @@ impl Render {
                 title: doc.title.as_deref(),
                 text: "",
                 edits: &[],
+                not_english: false,
                 error: Some(error),
             });
         }

@@ -48,6 +48,12 @@ pub struct ScoreArgs {
     /// Colour in the text summary.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// Score documents that do not read as English too. By default they
+    /// get the label `not-english` and are not scored: the lexicon and the
+    /// language model know only English, and what they flag in French or
+    /// in code is noise.
+    #[arg(long)]
+    pub any_language: bool,
 }
 
 /// Report formats of `unspin score`.
@@ -152,6 +158,7 @@ struct Tally {
     clean: u64,
     light: u64,
     heavy: u64,
+    not_english: u64,
 }
 
 impl Tally {
@@ -160,19 +167,24 @@ impl Tally {
             Some(Label::Clean) => self.clean += 1,
             Some(Label::Light) => self.light += 1,
             Some(Label::Heavy) => self.heavy += 1,
+            Some(Label::NotEnglish) => self.not_english += 1,
             None => {}
         }
     }
 
     fn summary(&self) -> String {
-        let n = (self.clean + self.light + self.heavy).max(1) as f64;
+        let n = (self.clean + self.light + self.heavy + self.not_english).max(1) as f64;
         let pct = |k: u64| 100.0 * k as f64 / n;
-        format!(
+        let mut s = format!(
             "clean {:.1}%, light {:.1}%, heavy {:.1}%",
             pct(self.clean),
             pct(self.light),
             pct(self.heavy)
-        )
+        );
+        if self.not_english > 0 {
+            s.push_str(&format!(", not English {:.1}% (not scored)", pct(self.not_english)));
+        }
+        s
     }
 }
 
@@ -220,6 +232,14 @@ pub fn run(global: &Global, args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let inputs = args.input.open()?;
     let pool = args.input.pool()?;
     let mut scorer = common::scorer(global)?;
+    if args.any_language {
+        let decoder = scorer.decoder();
+        let params = unspin::decode::Params { english_only: false, ..decoder.params().clone() };
+        scorer = unspin::detect::Scorer::with_decoder(
+            decoder.clone().with_params(params),
+            scorer.calibration().clone(),
+        );
+    }
     let hash = scorer.decoder().lexicon().content_hash();
     if let Some(path) = &args.calibration {
         let file = common::load_calibration(path, &hash, scorer.decoder().lm().name())?;
@@ -373,6 +393,15 @@ fn write_text(out: &mut impl Write, row: &Row, color: bool) -> std::io::Result<(
         Label::Clean => paint("32", "clean"),
         Label::Light => paint("33", "light"),
         Label::Heavy => paint("1;31", "heavy"),
+        Label::NotEnglish => {
+            return writeln!(
+                out,
+                "{}: {} ({} words; too few common English words to read as English; --any-language scores it anyway)",
+                row.source,
+                paint("36", "not English, not scored"),
+                row.words
+            );
+        }
     };
     let flagged_words: usize = row.spans.iter().map(|s| s.text.split_whitespace().count()).sum();
     writeln!(
