@@ -1721,9 +1721,13 @@ impl Decoder {
             // (NaN if the model cannot score it).
             // The bigram (w1, first word) it probes, if it does, is kept
             // in `probe` for the candidate's window.
+            // A candidate the model reads as the observed words themselves
+            // (a spelling the model maps to the same word: "medallist" and
+            // "medalist") would be a respelling, not a restoration; the
+            // document cache would even count the observed word for it.
             let stage1 = |c: &RawCandidate, probe: &mut BigramMemo| {
                 let ids = self.cand_ids(c);
-                if ids.is_empty() || ids.iter().any(|&w| !self.lm.is_known(w)) {
+                if ids.is_empty() || ids.iter().any(|&w| !self.lm.is_known(w)) || ids == observed {
                     f32::NAN
                 } else {
                     mix(cand_cache, ids[0], self.lm.lookup_in_memo(&left, ids[0], probe).log10)
@@ -2363,8 +2367,18 @@ impl WordIdCache {
     /// for none) to `out`. The common case, a numbered word of one id seen
     /// before, inlined: as a call, its prologue and epilogue were a third
     /// of its instructions.
+    ///
+    /// A word that starts with two capitals ("UK", "MPs") may be an
+    /// acronym, whose ids depend on its case ([`LanguageModel::ids`]),
+    /// while a scanner number stands for all cases of a word: it is kept
+    /// by its exact spelling instead, so that which case came first in a
+    /// run changes nothing.
     #[inline]
     fn ids(&mut self, model: &Model, word: &str, number: u32, out: &mut Vec<WordId>) {
+        let b = word.as_bytes();
+        if b.len() >= 2 && b[0].is_ascii_uppercase() && b[1].is_ascii_uppercase() {
+            return self.ids_slow(model, word, u32::MAX, out);
+        }
         if let Some(&(lo, hi)) = self.by_number.get(number as usize) {
             // `UNSEEN` wraps to (MAX, 0): not one id.
             if lo.wrapping_add(1) == hi && word.is_ascii() {
@@ -2941,6 +2955,16 @@ mod tests {
     }
 
     #[test]
+    fn a_respelling_is_not_a_restoration() {
+        // "medallist" reads as "medalist" to the model, and the lexicon
+        // links the two (WordNet): no edit, not even through the document
+        // cache, which would count the observed word for the candidate.
+        let d = decoder(Params::restore());
+        let a = d.analyze("The medallist thanked her coach after the race.", &[]);
+        assert!(a.spans.iter().all(|s| s.original != "medalist"), "{:?}", a.spans);
+    }
+
+    #[test]
     fn word_ids_by_scanner_number_agree_with_the_model() {
         let lm = Model::Static(LanguageModel::embedded());
         let want = |w: &str| {
@@ -2959,6 +2983,17 @@ mod tests {
             cache.ids(&lm, w, n, &mut got);
             assert_eq!(got, want(w), "{w}");
         }
+        // An acronym's ids depend on its case, a number's do not: whichever
+        // case comes first, each gets its own.
+        for order in [["uk", "UK"], ["UK", "uk"]] {
+            cache.start(&lm, 3 + order[0].len() as u64 + order[0].as_bytes()[0] as u64);
+            for w in order {
+                got.clear();
+                cache.ids(&lm, w, 4, &mut got);
+                assert_eq!(got, want(w), "{w} in {order:?}");
+            }
+        }
+        assert_ne!(want("uk"), want("UK"));
         // A new generation: number 0 is another word now.
         cache.start(&lm, 2);
         got.clear();

@@ -124,8 +124,8 @@ impl Default for Calibration {
     fn default() -> Calibration {
         Calibration {
             rate_slope: 1.1251,
-            rate_intercept: -0.0505,
-            threshold: 0.0537,
+            rate_intercept: -0.0504,
+            threshold: 0.0538,
             short_doc_margin: 0.1,
             score_slope: 300.0,
             heavy_rate: 0.2,

@@ -480,12 +480,38 @@ impl LanguageModel {
     /// letters as the Sphinx vocabulary spells them ("u." "s."), and for an
     /// unknown hyphenated word ("long-range") the ids of its parts, when all
     /// of them are known; for an unknown British spelling ("criticised"),
-    /// the id of the American one if the model knows it; otherwise `unk()`.
+    /// the id of the American one if the model knows it; for an unknown
+    /// acronym in capitals ("UK", "NHS", "MPs"), the ids of its letters as
+    /// the Sphinx vocabulary spells them ("u." "k.", "m." "p.'s"), when all
+    /// are known; otherwise `unk()`.
     pub fn ids(&self, word: &str, out: &mut Vec<WordId>) {
         let id = self.id(word);
         if id != self.unk() {
             out.push(id);
             return;
+        }
+        if let Some((letters, plural)) = words::acronym(word) {
+            let start = out.len();
+            let last = letters.len() - 1;
+            let mut buf = [0u8; 4];
+            let all_known = letters.bytes().enumerate().all(|(i, b)| {
+                buf[0] = b.to_ascii_lowercase();
+                buf[1] = b'.';
+                let n = if plural && i == last {
+                    buf[2] = b'\'';
+                    buf[3] = b's';
+                    4
+                } else {
+                    2
+                };
+                let id = self.id(std::str::from_utf8(&buf[..n]).expect("ASCII"));
+                out.push(id);
+                id != self.unk()
+            });
+            if all_known {
+                return;
+            }
+            out.truncate(start);
         }
         words::with_folded(word, |folded| self.ids_of_unknown(folded, out));
     }
@@ -969,6 +995,36 @@ mod tests {
     use super::*;
 
     fn assert_send_sync<T: Send + Sync>() {}
+
+    fn ids_of(lm: &LanguageModel, word: &str) -> Vec<WordId> {
+        let mut out = Vec::new();
+        lm.ids(word, &mut out);
+        out
+    }
+
+    #[test]
+    fn acronyms_in_capitals_are_spelled_in_letters() {
+        let lm = LanguageModel::embedded();
+        assert_eq!(lm.id("uk"), lm.unk());
+        assert_eq!(ids_of(lm, "UK"), [lm.id("u."), lm.id("k.")]);
+        assert_eq!(ids_of(lm, "MPs"), [lm.id("m."), lm.id("p.'s")]);
+        assert!(ids_of(lm, "NHS").iter().all(|&w| lm.is_known(w)));
+        // Lower case is not an acronym; a known word in capitals is the word.
+        assert_eq!(ids_of(lm, "uk"), [lm.unk()]);
+        assert_eq!(ids_of(lm, "THE"), [lm.id("the")]);
+    }
+
+    #[test]
+    fn british_spellings_read_as_the_american_ones() {
+        let lm = LanguageModel::embedded();
+        for (uk, us) in
+            [("councillor", "councilor"), ("medallist", "medalist"), ("ageing", "aging")]
+        {
+            assert_eq!(lm.id(uk), lm.unk(), "{uk}");
+            assert_eq!(ids_of(lm, uk), [lm.id(us)], "{uk}");
+        }
+        assert_eq!(ids_of(lm, "Labour's"), [lm.id("labor's")]);
+    }
 
     #[test]
     fn model_is_send_and_sync() {

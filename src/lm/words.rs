@@ -72,9 +72,10 @@ pub fn is_initialism(word: &str) -> bool {
 }
 
 /// The American spelling of a folded British one ("criticised" →
-/// "criticized", "programmes" → "programs", "colour" → "color"), by word
-/// ending (-ise, -isation, -yse, -our, -re, -mme, -ence, -ogue, -lled) or
-/// from a short list; `None` when no rule applies. Models trained on
+/// "criticized", "programmes" → "programs", "colour" → "color",
+/// "labour's" → "labor's"), by word ending (-ise, -isation, -yse, -our,
+/// -re, -mme, -ence, -ogue, -lled, -llor, -llist) or from a short list;
+/// `None` when no rule applies. Models trained on
 /// American text (the embedded one) lack most British spellings, which
 /// would otherwise read as the rarest of words.
 pub fn american_spelling(word: &str) -> Option<String> {
@@ -97,7 +98,54 @@ pub fn american_spelling(word: &str) -> Option<String> {
         ("pyjamas", "pajamas"),
         ("draught", "draft"),
         ("kerb", "curb"),
+        ("ageing", "aging"),
+        ("judgement", "judgment"),
+        ("judgements", "judgments"),
+        ("acknowledgement", "acknowledgment"),
+        ("distil", "distill"),
+        ("distils", "distills"),
+        ("fulfil", "fulfill"),
+        ("fulfils", "fulfills"),
+        ("fulfilment", "fulfillment"),
+        ("enrol", "enroll"),
+        ("enrols", "enrolls"),
+        ("enrolment", "enrollment"),
+        ("enrolments", "enrollments"),
+        ("instalment", "installment"),
+        ("instalments", "installments"),
+        ("skilful", "skillful"),
+        ("skilfully", "skillfully"),
+        ("wilful", "willful"),
+        ("wilfully", "willfully"),
+        ("storey", "story"),
+        ("storeys", "stories"),
+        ("mould", "mold"),
+        ("moulds", "molds"),
+        ("mouldy", "moldy"),
+        ("smoulder", "smolder"),
+        ("smouldering", "smoldering"),
+        ("centring", "centering"),
+        ("cosy", "cozy"),
+        ("aluminium", "aluminum"),
+        ("sulphur", "sulfur"),
+        ("paediatric", "pediatric"),
+        ("paediatrician", "pediatrician"),
+        ("anaesthetic", "anesthetic"),
+        ("oestrogen", "estrogen"),
+        ("foetus", "fetus"),
+        ("haemorrhage", "hemorrhage"),
+        ("leukaemia", "leukemia"),
+        ("orthopaedic", "orthopedic"),
+        ("encyclopaedia", "encyclopedia"),
+        ("manoeuvring", "maneuvering"),
+        ("manoeuvred", "maneuvered"),
+        ("ploughed", "plowed"),
+        ("ploughing", "plowing"),
     ];
+    // A possessive: the stem's spelling.
+    if let Some(stem) = word.strip_suffix("'s") {
+        return american_spelling(stem).map(|us| format!("{us}'s"));
+    }
     if let Some(&(_, us)) = WORDS.iter().find(|&&(uk, _)| uk == word) {
         return Some(us.to_string());
     }
@@ -134,6 +182,10 @@ pub fn american_spelling(word: &str) -> Option<String> {
         ("lling", "ling"),
         ("llers", "lers"),
         ("ller", "ler"),
+        ("llors", "lors"),
+        ("llor", "lor"),
+        ("llists", "lists"),
+        ("llist", "list"),
         ("tres", "ters"),
         ("tred", "tered"),
         ("tre", "ter"),
@@ -144,6 +196,18 @@ pub fn american_spelling(word: &str) -> Option<String> {
         let stem = word.strip_suffix(uk)?;
         (!stem.is_empty()).then(|| format!("{stem}{us}"))
     })
+}
+
+/// An acronym in capitals: 2 to 5 ASCII capital letters, or such a run
+/// followed by a plural `s` ("UK", "NHS", "MPs"). Returns the letters and
+/// whether it is plural.
+pub fn acronym(word: &str) -> Option<(&str, bool)> {
+    let (letters, plural) = match word.strip_suffix('s') {
+        Some(stem) if stem.len() >= 2 => (stem, true),
+        _ => (word, false),
+    };
+    ((2..=5).contains(&letters.len()) && letters.bytes().all(|b| b.is_ascii_uppercase()))
+        .then_some((letters, plural))
 }
 
 /// Splits `text` into sentences of folded words.
@@ -257,10 +321,16 @@ mod tests {
             ("defence", "defense"),
             ("catalogue", "catalog"),
             ("tyres", "tires"),
+            ("labour's", "labor's"),
+            ("councillors", "councilors"),
+            ("medallist", "medalist"),
+            ("ageing", "aging"),
+            ("instalments", "installments"),
         ] {
             assert_eq!(us(uk).as_deref(), Some(want), "{uk}");
         }
         assert_eq!(us("table"), None);
+        assert_eq!(us("table's"), None);
     }
 
     use super::*;
@@ -278,6 +348,18 @@ mod tests {
         );
         assert_eq!(sentences("one\ntwo\n\nthree"), vec![vec!["one", "two"], vec!["three"]]);
         assert_eq!(words("end. 'quoted' -dash- x"), vec!["end", "quoted", "dash", "x"]);
+    }
+
+    #[test]
+    fn acronyms() {
+        assert_eq!(acronym("UK"), Some(("UK", false)));
+        assert_eq!(acronym("MPs"), Some(("MP", true)));
+        assert_eq!(acronym("NHS"), Some(("NHS", false)));
+        assert_eq!(acronym("Uk"), None);
+        assert_eq!(acronym("I"), None);
+        assert_eq!(acronym("Is"), None);
+        assert_eq!(acronym("ABCDEF"), None);
+        assert_eq!(acronym("U.K."), None);
     }
 
     #[test]
