@@ -1727,7 +1727,9 @@ impl Decoder {
             // document cache would even count the observed word for it.
             let stage1 = |c: &RawCandidate, probe: &mut BigramMemo| {
                 let ids = self.cand_ids(c);
-                if ids.is_empty() || ids.iter().any(|&w| !self.lm.is_known(w)) || ids == observed {
+                // (First ids first: a slice comparison is a `memcmp` call.)
+                let respelt = ids.first() == observed.first() && ids == observed;
+                if ids.is_empty() || ids.iter().any(|&w| !self.lm.is_known(w)) || respelt {
                     f32::NAN
                 } else {
                     mix(cand_cache, ids[0], self.lm.lookup_in_memo(&left, ids[0], probe).log10)
