@@ -123,8 +123,8 @@ impl Default for Calibration {
     /// spellings read as American by the model).
     fn default() -> Calibration {
         Calibration {
-            rate_slope: 1.1251,
-            rate_intercept: -0.0504,
+            rate_slope: 1.1250,
+            rate_intercept: -0.0503,
             threshold: 0.0538,
             short_doc_margin: 0.1,
             score_slope: 300.0,

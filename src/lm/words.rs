@@ -147,6 +147,11 @@ pub fn american_spelling(word: &str) -> Option<String> {
         "manoeuvred" => "maneuvered",
         "ploughed" => "plowed",
         "ploughing" => "plowing",
+        "scepticism" => "skepticism",
+        "practise" => "practice",
+        "practises" => "practices",
+        "practised" => "practiced",
+        "practising" => "practicing",
         _ => "",
     };
     if !listed.is_empty() {
@@ -159,6 +164,7 @@ pub fn american_spelling(word: &str) -> Option<String> {
     // (British ending, American ending), longest first within a family.
     const ENDINGS: &[(&str, &str)] = &[
         ("isations", "izations"),
+        ("isable", "izable"),
         ("isation", "ization"),
         ("ising", "izing"),
         ("isers", "izers"),
@@ -333,6 +339,8 @@ mod tests {
             ("medallist", "medalist"),
             ("ageing", "aging"),
             ("instalments", "installments"),
+            ("recognisable", "recognizable"),
+            ("practises", "practices"),
         ] {
             assert_eq!(us(uk).as_deref(), Some(want), "{uk}");
         }
