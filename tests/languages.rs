@@ -118,3 +118,39 @@ fn restore_any_language_decodes_them() {
     let json: Value = serde_json::from_str(out.trim()).unwrap();
     assert!(json.get("not_english").is_none(), "{json}");
 }
+
+/// One WET conversion record holding `text`.
+fn wet_record(uri: &str, text: &str) -> String {
+    format!(
+        "WARC/1.1\r\nWARC-Type: conversion\r\nWARC-Target-URI: {uri}\r\n\
+         Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{text}\r\n\r\n",
+        text.len()
+    )
+}
+
+#[test]
+fn a_crawl_in_several_languages_gets_a_label_per_page() {
+    // A WET file as Common Crawl writes them, one page per language.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut wet = String::new();
+    for name in ["english.txt", "french.txt", "german.txt"] {
+        let text = std::fs::read_to_string(data(name)).unwrap();
+        wet.push_str(&wet_record(&format!("https://example.org/{name}"), &text));
+    }
+    let path = tmp.path().join("crawl.warc.wet");
+    std::fs::write(&path, wet).unwrap();
+    let (out, err, code) = run(&["score", path.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    let labels: Vec<(String, String)> = jsonl(&out)
+        .iter()
+        .map(|r| (r["url"].as_str().unwrap().to_string(), r["label"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("https://example.org/english.txt".to_string(), "clean".to_string()),
+            ("https://example.org/french.txt".to_string(), "not-english".to_string()),
+            ("https://example.org/german.txt".to_string(), "not-english".to_string()),
+        ]
+    );
+}
