@@ -154,3 +154,25 @@ fn a_crawl_in_several_languages_gets_a_label_per_page() {
         ]
     );
 }
+
+#[test]
+fn restore_jsonl_keeps_foreign_records_and_says_why_with_edits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lines = String::new();
+    for (id, name) in [(1, "english.txt"), (2, "spanish.txt")] {
+        let text = std::fs::read_to_string(data(name)).unwrap();
+        lines.push_str(&serde_json::json!({"id": id, "text": text}).to_string());
+        lines.push('\n');
+    }
+    let path = tmp.path().join("pages.jsonl");
+    std::fs::write(&path, &lines).unwrap();
+    let (out, err, code) = run(&["restore", "--jsonl", path.to_str().unwrap(), "--edits"]);
+    assert_eq!(code, 0, "{err}");
+    let records = jsonl(&out);
+    assert_eq!(records.len(), 2);
+    assert!(records[0].get("not_english").is_none(), "{}", records[0]);
+    let spanish = std::fs::read_to_string(data("spanish.txt")).unwrap();
+    assert_eq!(records[1]["text"], spanish.as_str());
+    assert_eq!(records[1]["not_english"], true);
+    assert_eq!(records[1]["edits"], serde_json::json!([]));
+}

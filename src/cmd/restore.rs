@@ -63,7 +63,8 @@ pub struct RestoreArgs {
     /// replace the text field).
     #[arg(long, value_name = "FIELD")]
     pub out_field: Option<String>,
-    /// With --jsonl: add an `edits` field listing the changes.
+    /// With --jsonl: add an `edits` field listing the changes (and
+    /// `"not_english": true` to a record left as it was for that).
     #[arg(long)]
     pub edits: bool,
     /// Restore documents that do not read as English too (by default
@@ -325,6 +326,9 @@ impl Render {
             record.insert(self.out_field.clone(), Value::String(restored.text.clone()));
             if self.edits {
                 record.insert("edits".into(), serde_json::to_value(&restored.edits)?);
+                if restored.not_english {
+                    record.insert("not_english".into(), Value::Bool(true));
+                }
             }
             return json_line(&record);
         }
