@@ -543,3 +543,35 @@ fn limit_flags_reach_the_input_layer() {
     let (_, code) = run(&["score", text, "-q"]);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn code_in_an_html_page_is_kept_but_not_scored() {
+    // A page of prose we wrote, with and without a code block: the code
+    // adds no words to score, no flagged span falls in it, and `restore`
+    // keeps it.
+    let prose = "Looping over a list is one of the first things a new programmer learns. \
+                 The simplest way is shown below, and it works for every list you are likely \
+                 to meet. The loop skips missing values and adds up the rest, which is what \
+                 most reports need when they total a column of figures from a spreadsheet.";
+    let code = "<pre><code>for item in items:\n    if item is None:\n        continue\n    else:\n        total += item\n</code></pre>";
+    let tmp = tempfile::tempdir().unwrap();
+    let page = |body: &str| {
+        format!("<!doctype html><html><body><article><p>{prose}</p>{body}<p>{prose}</p></article></body></html>")
+    };
+    std::fs::write(tmp.path().join("with.html"), page(code)).unwrap();
+    std::fs::write(tmp.path().join("without.html"), page("")).unwrap();
+    let (out, code_) =
+        run(&["score", tmp.path().to_str().unwrap(), "--format", "jsonl", "-j", "1"]);
+    assert_eq!(code_, 0);
+    let rows = json_lines(&out);
+    let words: Vec<u64> = rows.iter().map(|r| r["words"].as_u64().unwrap()).collect();
+    assert_eq!(words[0], words[1], "{rows:?}");
+    // The same spans in both: none in the code.
+    let spans = |row: &Value| -> Vec<(String, String)> {
+        let spans = row["spans"].as_array().unwrap().iter();
+        spans.map(|s| (s["text"].to_string(), s["original"].to_string())).collect()
+    };
+    assert_eq!(spans(&rows[0]), spans(&rows[1]), "{rows:?}");
+    let (out, _) = run(&["restore", tmp.path().join("with.html").to_str().unwrap()]);
+    assert!(out.contains("else:\ntotal += item"), "{out}");
+}

@@ -46,6 +46,7 @@
 //! kept, minus scripts, styles, forms, `<nav>`, `<footer>` and boilerplate
 //! lines.
 
+use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use dom_smoothie::{Config, Readability, TextMode};
@@ -78,6 +79,71 @@ pub(crate) struct Page {
     pub url: Option<String>,
     /// Things worth telling the user, e.g. that the page was truncated.
     pub warnings: Vec<String>,
+    /// Byte ranges of `text` that were code (`<pre>`, `<code>`): kept, but
+    /// neither scored nor restored.
+    pub code: Vec<Range<usize>>,
+}
+
+/// Private-use characters that bracket the text of code elements through
+/// extraction, so that where it ends up in the article text is known.
+const CODE_OPEN: char = '\u{E000}';
+const CODE_CLOSE: char = '\u{E001}';
+
+/// Brackets the text of every `<pre>` and `<code>` element with
+/// [`CODE_OPEN`] and [`CODE_CLOSE`], unless the page uses those characters
+/// itself (then no code is marked).
+fn mark_code(html: &str, doc: &dom_query::Document) -> bool {
+    if html.contains([CODE_OPEN, CODE_CLOSE]) {
+        return false;
+    }
+    let code = doc.select("pre, code");
+    code.prepend_html(CODE_OPEN.to_string());
+    code.append_html(CODE_CLOSE.to_string());
+    true
+}
+
+/// Removes the code markers from `text` and returns the byte ranges of the
+/// outermost bracketed runs in what is left.
+fn take_code(text: &mut String) -> Vec<Range<usize>> {
+    if !text.contains([CODE_OPEN, CODE_CLOSE]) {
+        return Vec::new();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut ranges = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        // A marker alone on its line leaves no empty line behind.
+        if matches!(c, CODE_OPEN | CODE_CLOSE)
+            && (out.is_empty() || out.ends_with('\n'))
+            && chars.peek() == Some(&'\n')
+        {
+            chars.next();
+        }
+        match c {
+            CODE_OPEN => {
+                if depth == 0 {
+                    start = out.len();
+                }
+                depth += 1;
+            }
+            CODE_CLOSE => {
+                // A close without an open (the extractor kept one end of
+                // an element only) is dropped.
+                if depth == 1 && out.len() > start {
+                    ranges.push(start..out.len());
+                }
+                depth = depth.saturating_sub(1);
+            }
+            c => out.push(c),
+        }
+    }
+    if depth > 0 && out.len() > start {
+        ranges.push(start..out.len());
+    }
+    *text = out;
+    ranges
 }
 
 /// Does `bytes` look like an HTML page?
@@ -269,8 +335,9 @@ pub(crate) fn extract(
 
 fn extract_unguarded(html: &str) -> Option<Page> {
     let doc = dom_query::Document::from(html);
+    let marked = mark_code(html, &doc);
     if !is_whole_page(html) {
-        return fragment_text(doc);
+        return fragment_text(doc, marked);
     }
     let url = canonical_url(&doc);
     let h1 = doc.select("h1").first().text();
@@ -281,7 +348,8 @@ fn extract_unguarded(html: &str) -> Option<Page> {
     let mut readability = Readability::with_document(doc, None, Some(config)).ok()?;
     let article = readability.parse().ok()?;
 
-    let text = tidy_text(&article.text_content);
+    let mut text = tidy_text(&article.text_content);
+    let code = if marked { take_code(&mut text) } else { Vec::new() };
     let words = text.split_whitespace().count();
     if words == 0 || (!readable && words < MIN_ARTICLE_WORDS) {
         return None;
@@ -289,7 +357,7 @@ fn extract_unguarded(html: &str) -> Option<Page> {
     let title = Some(normalize_space(&article.title))
         .filter(|t| !t.is_empty())
         .or_else(|| Some(h1).filter(|t| !t.is_empty()));
-    Some(Page { text, title, url, warnings: Vec::new() })
+    Some(Page { text, title, url, warnings: Vec::new(), code })
 }
 
 /// Does `html` have the skeleton of a page (a doctype, `<html>` or
@@ -307,11 +375,12 @@ fn is_whole_page(html: &str) -> bool {
 /// page-level heuristics would throw most of it away (a few short
 /// paragraphs never look "readable"), so take all its text instead, minus
 /// code and obvious furniture.
-fn fragment_text(doc: dom_query::Document) -> Option<Page> {
+fn fragment_text(doc: dom_query::Document, marked: bool) -> Option<Page> {
     doc.select("script, style, noscript, template, nav, footer, form, iframe").remove();
-    let text = tidy_text(&doc.formatted_text());
+    let mut text = tidy_text(&doc.formatted_text());
+    let code = if marked { take_code(&mut text) } else { Vec::new() };
     text.split_whitespace().next()?;
-    Some(Page { text, title: None, url: None, warnings: Vec::new() })
+    Some(Page { text, title: None, url: None, warnings: Vec::new(), code })
 }
 
 /// `<link rel=canonical href>`, else `<meta property=og:url content>`.
@@ -366,6 +435,42 @@ mod tests {
         let prose = "Some prose. ".repeat(500);
         let with_tags = format!("{prose}<b>x</b><i>y</i>");
         assert!(!looks_like_html(with_tags.as_bytes()));
+    }
+
+    #[test]
+    fn code_markers_become_ranges() {
+        let mut text = format!("Intro.\n\n{CODE_OPEN}let x = 1;\n{CODE_CLOSE}\nOutro with {CODE_OPEN}inline {CODE_OPEN}nested{CODE_CLOSE}{CODE_CLOSE} code.");
+        let ranges = take_code(&mut text);
+        assert_eq!(text, "Intro.\n\nlet x = 1;\nOutro with inline nested code.");
+        let got: Vec<&str> = ranges.iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(got, ["let x = 1;\n", "inline nested"]);
+        // A close without an open is dropped; an open without a close runs
+        // to the end.
+        let mut text = format!("a{CODE_CLOSE}b {CODE_OPEN}c");
+        let ranges = take_code(&mut text);
+        assert_eq!(text, "ab c");
+        assert_eq!(ranges, vec![Range { start: 3, end: 4 }]);
+        let mut plain = "no code".to_string();
+        assert!(take_code(&mut plain).is_empty());
+    }
+
+    #[test]
+    fn code_in_a_page_is_marked_and_kept() {
+        let prose = "The council met on Tuesday to discuss the budget for next year. ".repeat(6);
+        let page = format!(
+            "<html><body><article><p>{prose}</p><pre><code>for x in items:\n    total += x</code></pre>\
+             <p>Use <code>else</code> sparingly. {prose}</p></article></body></html>"
+        );
+        let found = extract("page.html", &page, 1 << 20, 256).unwrap();
+        let code: Vec<&str> = found.code.iter().map(|r| found.text[r.clone()].trim()).collect();
+        // (The extractor's tidying takes lines' leading spaces off.)
+        assert_eq!(code, ["for x in items:\ntotal += x", "else"], "{:?}", found.text);
+        assert!(!found.text.contains([CODE_OPEN, CODE_CLOSE]));
+        // A page that uses the marker characters itself gets no code ranges.
+        let odd = page.replace("sparingly", "sparingly \u{E000}");
+        let found = extract("odd.html", &odd, 1 << 20, 256).unwrap();
+        assert!(found.code.is_empty());
+        assert!(found.text.contains('\u{E000}'));
     }
 
     #[test]

@@ -554,7 +554,14 @@ impl Settings {
                 });
         match found {
             Ok(found) => Document {
-                boilerplate: boilerplate_ranges(&found.text),
+                // Code is kept in the text but, like boilerplate, neither
+                // scored nor restored.
+                boilerplate: {
+                    let mut ranges = boilerplate_ranges(&found.text);
+                    ranges.extend(found.code);
+                    ranges.sort_by_key(|r| r.start);
+                    ranges
+                },
                 source,
                 url: found.url,
                 title: found.title,
