@@ -573,5 +573,5 @@ fn code_in_an_html_page_is_kept_but_not_scored() {
     };
     assert_eq!(spans(&rows[0]), spans(&rows[1]), "{rows:?}");
     let (out, _) = run(&["restore", tmp.path().join("with.html").to_str().unwrap()]);
-    assert!(out.contains("else:\ntotal += item"), "{out}");
+    assert!(out.contains("    else:\n        total += item"), "{out}");
 }

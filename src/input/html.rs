@@ -393,14 +393,26 @@ fn canonical_url(doc: &dom_query::Document) -> Option<String> {
     candidates.into_iter().flatten().map(|u| u.trim().to_string()).find(|u| !u.is_empty())
 }
 
-/// Cleans the extractor's formatted text: trailing spaces go, runs of blank
-/// lines become one blank line, and boilerplate lines are dropped.
+/// Cleans the extractor's formatted text: trailing spaces go, and leading
+/// ones but in code (between [`CODE_OPEN`] and [`CODE_CLOSE`], where
+/// indentation is meaning); runs of blank lines become one blank line, and
+/// boilerplate lines are dropped.
 fn tidy_text(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut blank = 0;
+    // How deep in code the current line starts.
+    let mut code = 0usize;
     for line in raw.lines() {
+        let in_code = code > 0;
+        for c in line.chars() {
+            match c {
+                CODE_OPEN => code += 1,
+                CODE_CLOSE => code = code.saturating_sub(1),
+                _ => {}
+            }
+        }
         let line = line.trim_end();
-        let line = line.trim_start_matches([' ', '\t']);
+        let line = if in_code { line } else { line.trim_start_matches([' ', '\t']) };
         if line.is_empty() {
             blank += 1;
             continue;
@@ -463,8 +475,8 @@ mod tests {
         );
         let found = extract("page.html", &page, 1 << 20, 256).unwrap();
         let code: Vec<&str> = found.code.iter().map(|r| found.text[r.clone()].trim()).collect();
-        // (The extractor's tidying takes lines' leading spaces off.)
-        assert_eq!(code, ["for x in items:\ntotal += x", "else"], "{:?}", found.text);
+        // Code keeps its indentation (prose lines lose theirs).
+        assert_eq!(code, ["for x in items:\n    total += x", "else"], "{:?}", found.text);
         assert!(!found.text.contains([CODE_OPEN, CODE_CLOSE]));
         // A page that uses the marker characters itself gets no code ranges.
         let odd = page.replace("sparingly", "sparingly \u{E000}");
