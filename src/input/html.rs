@@ -103,7 +103,8 @@ fn mark_code(html: &str, doc: &dom_query::Document) -> bool {
 }
 
 /// Removes the code markers from `text` and returns the byte ranges of the
-/// outermost bracketed runs in what is left.
+/// outermost bracketed runs in what is left (unbalanced markers mark
+/// nothing).
 fn take_code(text: &mut String) -> Vec<Range<usize>> {
     if !text.contains([CODE_OPEN, CODE_CLOSE]) {
         return Vec::new();
@@ -139,9 +140,9 @@ fn take_code(text: &mut String) -> Vec<Range<usize>> {
             c => out.push(c),
         }
     }
-    if depth > 0 && out.len() > start {
-        ranges.push(start..out.len());
-    }
+    // An open without a close (its close went with a dropped line) marks
+    // nothing: better to score a few lines of code than to skip the rest
+    // of the article.
     *text = out;
     ranges
 }
@@ -456,12 +457,10 @@ mod tests {
         assert_eq!(text, "Intro.\n\nlet x = 1;\nOutro with inline nested code.");
         let got: Vec<&str> = ranges.iter().map(|r| &text[r.clone()]).collect();
         assert_eq!(got, ["let x = 1;\n", "inline nested"]);
-        // A close without an open is dropped; an open without a close runs
-        // to the end.
+        // Unbalanced markers mark nothing.
         let mut text = format!("a{CODE_CLOSE}b {CODE_OPEN}c");
-        let ranges = take_code(&mut text);
+        assert!(take_code(&mut text).is_empty());
         assert_eq!(text, "ab c");
-        assert_eq!(ranges, vec![Range { start: 3, end: 4 }]);
         let mut plain = "no code".to_string();
         assert!(take_code(&mut plain).is_empty());
     }
