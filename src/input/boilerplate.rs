@@ -153,7 +153,10 @@ pub fn is_boilerplate(line: &str) -> bool {
     words <= 15 && contains_credit(&lower)
 }
 
-/// Byte ranges of the boilerplate lines in `text`, in order.
+/// Byte ranges of the boilerplate lines in `text`, in order, and of the
+/// lines of fenced code blocks (from a line opening with three backticks
+/// or tildes to the next such line; a fence never closed fences nothing):
+/// code is kept but, like boilerplate, neither scored nor restored.
 ///
 /// Each range covers one line's content without its line terminator
 /// (`\n` or `\r\n`), so `&text[range]` is the line as
@@ -168,16 +171,34 @@ pub fn is_boilerplate(line: &str) -> bool {
 /// assert_eq!(&text[ranges[0].clone()], "READ: Another story");
 /// ```
 pub fn boilerplate_ranges(text: &str) -> Vec<Range<usize>> {
-    let mut ranges = Vec::new();
+    // Each line's content, without its terminator.
+    let mut lines = Vec::new();
     let mut start = 0;
     while start < text.len() {
         let end = find_byte(&text.as_bytes()[start..], b'\n').map_or(text.len(), |i| start + i);
         let content = &text[start..end];
         let content = content.strip_suffix('\r').unwrap_or(content);
-        if is_boilerplate(content) {
-            ranges.push(start..start + content.len());
-        }
+        lines.push(start..start + content.len());
         start = end + 1;
+    }
+    let fence = |r: &Range<usize>| {
+        let line = text[r.clone()].trim_start();
+        ["```", "~~~"].into_iter().find(|f| line.starts_with(f))
+    };
+    let mut ranges = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if let Some(open) = fence(&lines[i]) {
+            if let Some(close) = (i + 1..lines.len()).find(|&j| fence(&lines[j]) == Some(open)) {
+                ranges.extend(lines[i..=close].iter().filter(|r| !r.is_empty()).cloned());
+                i = close + 1;
+                continue;
+            }
+        }
+        if is_boilerplate(&text[lines[i].clone()]) {
+            ranges.push(lines[i].clone());
+        }
+        i += 1;
     }
     ranges
 }
@@ -296,6 +317,17 @@ fn starts_with_separated(lower: &str, prefix: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fenced_code_is_left_out_line_by_line() {
+        let text = "Use a loop.\n\n```python\nfor x in items:\n\n    total += x\n```\nThen print it.\n~~~\nunclosed\n";
+        let got: Vec<&str> = boilerplate_ranges(text).iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(got, ["```python", "for x in items:", "    total += x", "```"]);
+        // A fence of the other kind does not close one.
+        let text = "```\ncode\n~~~\nstill code\n```\nprose\n";
+        let got: Vec<&str> = boilerplate_ranges(text).iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(got, ["```", "code", "~~~", "still code", "```"]);
+    }
 
     #[test]
     fn cross_links() {
