@@ -63,6 +63,12 @@ pub fn decoder(global: &Global) -> anyhow::Result<Decoder> {
     Ok(Decoder::new(lexicon, Model::Static(lm)))
 }
 
+/// `decoder` with the English check off (`--any-language`).
+pub fn any_language(decoder: Decoder) -> Decoder {
+    let params = unspin::decode::Params { english_only: false, ..decoder.params().clone() };
+    decoder.with_params(params)
+}
+
 /// The scorer the global flags ask for.
 pub fn scorer(global: &Global) -> anyhow::Result<Scorer> {
     Ok(Scorer::new(decoder(global)?))

@@ -144,8 +144,7 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
         decoder = decoder.with_params(file.restore_params());
     }
     if args.any_language {
-        let params = unspin::decode::Params { english_only: false, ..decoder.params().clone() };
-        decoder = decoder.with_params(params);
+        decoder = common::any_language(decoder);
     }
     let restorer = Restorer::new(decoder).min_confidence(args.min_confidence);
     let color = args.out.is_none() && args.color.enabled();

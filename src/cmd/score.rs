@@ -233,12 +233,8 @@ pub fn run(global: &Global, args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let pool = args.input.pool()?;
     let mut scorer = common::scorer(global)?;
     if args.any_language {
-        let decoder = scorer.decoder();
-        let params = unspin::decode::Params { english_only: false, ..decoder.params().clone() };
-        scorer = unspin::detect::Scorer::with_decoder(
-            decoder.clone().with_params(params),
-            scorer.calibration().clone(),
-        );
+        let decoder = common::any_language(scorer.decoder().clone());
+        scorer = unspin::detect::Scorer::with_decoder(decoder, scorer.calibration().clone());
     }
     let hash = scorer.decoder().lexicon().content_hash();
     if let Some(path) = &args.calibration {
