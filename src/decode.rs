@@ -62,8 +62,14 @@ pub struct Params {
     pub precheck_margin: f32,
     /// Histories kept per position.
     pub beam: usize,
-    /// Logistic slope turning a gain (log10) into a confidence.
+    /// Logistic slope turning a gain (log10) into a confidence: the
+    /// detector's spans, and the restorer's spans it leaves as written.
     pub confidence_slope: f32,
+    /// (slope, bias) turning a replaced span's [`Span::share`] into its
+    /// confidence, logistic(slope · log10 odds(share) + bias): fitted so
+    /// that a confidence reads as the chance that the edit restores the
+    /// original exactly (`unspin eval --fit-confidence`).
+    pub edit_confidence: [f32; 2],
     /// Skip spans whose observed word forms n-grams of at least this order
     /// (3: trigrams, 2: bigrams) with its neighbours on both sides; 0 never.
     pub fast_accept_order: u8,
@@ -145,6 +151,7 @@ impl Default for Params {
             precheck_margin: 1.0,
             beam: 6,
             confidence_slope: 1.0,
+            edit_confidence: [0.580, -0.225],
             fast_accept_order: 2,
             window_candidates: 6,
             lm_order: 3,
@@ -246,6 +253,11 @@ pub struct Span {
     pub chosen: bool,
     /// Confidence that the span was spun and `original` restores it, 0..1.
     pub confidence: f32,
+    /// For a span the lattice replaces: the chosen original's share of
+    /// the span's readings in their context (the observed words and every
+    /// candidate, each weighed by its window and channel), 0..1; 0 for
+    /// the others. What the restorer's confidence is made from.
+    pub share: f32,
 }
 
 /// The decoder's view of one document.
@@ -1852,6 +1864,7 @@ impl Decoder {
                 gain,
                 chosen: false,
                 confidence: 0.0,
+                share: 0.0,
             });
             scored.truncate(if p.joint { p.lattice_candidates } else { 0 });
             let from = out.cands.len();
@@ -2143,15 +2156,29 @@ impl Decoder {
             let after: &[WordId] = if next.is_empty() { &after_buf[..1] } else { &after_buf };
             let observed = sentence.ids_of(a.first, a.last);
             let mut end = BigramMemo::default();
-            let gain = self.window(w2, w1, c.ids, after, cand_cache, &mut end) + c.channel
-                - self.window(w2, w1, observed, after, cache.map(|c| (c, true)), &mut end);
+            let chosen_score = self.window(w2, w1, c.ids, after, cand_cache, &mut end) + c.channel;
+            let kept_score =
+                self.window(w2, w1, observed, after, cache.map(|c| (c, true)), &mut end);
+            let gain = chosen_score - kept_score;
+            // The confidence is the chosen candidate's share of the span's
+            // readings in this context: the observed words and every
+            // candidate weighed, each by its window and channel (log10,
+            // relative to the chosen one's).
+            let mut total = 1.0 + 10f32.powf(-gain);
+            for (k, o) in a.cands(cands).iter().enumerate() {
+                if k != cand {
+                    let s = self.window(w2, w1, o.ids, after, cand_cache, &mut end) + o.channel;
+                    total += 10f32.powf(s - chosen_score);
+                }
+            }
             let span = &mut analysis.spans[a.span_ix];
             origins[a.span_ix] = c.origin;
             span.sources = c.sources;
             span.weight = c.weight;
             span.gain = gain;
             span.chosen = gain > 0.0;
-            span.confidence = logistic(p.confidence_slope * gain);
+            span.share = 1.0 / total;
+            span.confidence = edit_confidence(p.edit_confidence, span.share);
         }
         for a in arcs {
             let span = &mut analysis.spans[a.span_ix];
@@ -2696,6 +2723,18 @@ fn prune(states: &mut Vec<State>, beam: usize) {
 }
 
 /// 1 / (1 + 10^-x): a log10 odds as a probability.
+/// A replaced span's confidence from its share
+/// ([`Params::edit_confidence`]).
+pub fn edit_confidence([slope, bias]: [f32; 2], share: f32) -> f32 {
+    logistic(slope * log10_odds(share) + bias)
+}
+
+/// log10(p / (1 − p)), p kept within 10⁻⁶ of 0 and 1.
+pub fn log10_odds(p: f32) -> f32 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).log10()
+}
+
 pub(crate) fn logistic(x: f32) -> f32 {
     1.0 / (1.0 + 10f32.powf(-x))
 }
@@ -2836,6 +2875,7 @@ mod tests {
             gain,
             chosen: false,
             confidence: 0.0,
+            share: 0.0,
         };
         // Units 0..2 and 1..2 overlap; 3..4 reads worse than the original
         // would; 4..5 is apart.
@@ -2935,6 +2975,7 @@ mod tests {
                         gain: 1.0,
                         chosen: true,
                         confidence: 0.9,
+                        share: 0.9,
                     })
                 })
                 .collect();

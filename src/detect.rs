@@ -157,6 +157,12 @@ pub struct CalibrationFile {
     /// target share of the clean documents' words; `None`: the shipped one.
     #[serde(default)]
     pub restore_change_cost: Option<f32>,
+    /// The restorer's confidence weights for this kind of text
+    /// ([`Params::edit_confidence`]), fitted so that an edit's confidence
+    /// reads as its chance of restoring the original; `None`: the shipped
+    /// ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_edit_confidence: Option<[f32; 2]>,
     /// Content hash of the lexicon in use (`unspin lexicon stats`).
     pub lexicon: String,
     /// The language model in use (`embedded` or its path).
@@ -167,7 +173,8 @@ impl CalibrationFile {
     /// The restorer's settings for this kind of text (see
     /// [`restore_params`]).
     pub fn restore_params(&self) -> Params {
-        restore_params(self.restore_change_cost)
+        let p = restore_params(self.restore_change_cost);
+        Params { edit_confidence: self.restore_edit_confidence.unwrap_or(p.edit_confidence), ..p }
     }
 
     /// Parses and checks a saved calibration; `name` is used in messages.
@@ -198,6 +205,18 @@ impl CalibrationFile {
         if let Some(v) = f.restore_change_cost {
             if !v.is_finite() || !(0.0..=20.0).contains(&v) {
                 return Err(bad(format!("restore_change_cost is {v}, outside 0..=20")));
+            }
+        }
+        if let Some([slope, bias]) = f.restore_edit_confidence {
+            if !slope.is_finite() || !(0.0..=100.0).contains(&slope) || slope == 0.0 {
+                return Err(bad(format!(
+                    "restore_edit_confidence's slope is {slope}, outside 0..=100 or 0"
+                )));
+            }
+            if !bias.is_finite() || !(-100.0..=100.0).contains(&bias) {
+                return Err(bad(format!(
+                    "restore_edit_confidence's bias is {bias}, outside -100..=100"
+                )));
             }
         }
         if c.rate_slope == 0.0 {
@@ -343,6 +362,7 @@ mod tests {
             rates: vec![0.05, 0.1],
             clean_quantile: 0.995,
             restore_change_cost: Some(2.0),
+            restore_edit_confidence: Some([0.5, -0.3]),
             lexicon: "abc".into(),
             lm: "embedded".into(),
         }
@@ -363,8 +383,19 @@ mod tests {
         let (r0, c0) = shipped.heavy_change_cost.unwrap();
         assert_eq!(r, r0);
         assert!((c - (c0 + 2.0 - shipped.change_cost)).abs() < 1e-6);
-        let none = CalibrationFile { restore_change_cost: None, ..f.clone() };
+        assert_eq!(p.edit_confidence, [0.5, -0.3]);
+        let none = CalibrationFile {
+            restore_change_cost: None,
+            restore_edit_confidence: None,
+            ..f.clone()
+        };
         assert_eq!(none.restore_params().change_cost, shipped.change_cost);
+        assert_eq!(none.restore_params().edit_confidence, shipped.edit_confidence);
+        // A file from before the confidence was fitted reads as shipped.
+        let mut old = serde_json::to_value(&none).unwrap();
+        old.as_object_mut().unwrap().remove("restore_edit_confidence");
+        let old = CalibrationFile::parse("old.json", &old.to_string()).unwrap();
+        assert_eq!(old.restore_edit_confidence, None);
         // A cost below the shipped one leaves the second pass's as shipped.
         let low = CalibrationFile { restore_change_cost: Some(0.1), ..f };
         assert_eq!(low.restore_params().change_cost, 0.1);
@@ -384,6 +415,12 @@ mod tests {
             let e = CalibrationFile::parse("x.json", &value.to_string()).unwrap_err();
             assert!(e.to_string().contains(field), "{e}");
             assert!(e.to_string().starts_with("x.json: "), "{e}");
+        }
+        for w in [[0.0f32, 0.0], [-1.0, 0.0], [1.0, 1000.0]] {
+            let mut value = serde_json::to_value(file()).unwrap();
+            value["restore_edit_confidence"] = serde_json::json!(w);
+            let e = CalibrationFile::parse("x.json", &value.to_string()).unwrap_err();
+            assert!(e.to_string().contains("restore_edit_confidence"), "{e}");
         }
     }
 
@@ -406,6 +443,7 @@ mod tests {
                 gain: 2.0,
                 chosen: true,
                 confidence: 1.0,
+                share: 1.0,
             }],
             ..Default::default()
         };

@@ -112,6 +112,12 @@ fn calibrate_writes_a_file_that_score_uses() {
     // The restorer's change cost: fitted only when the shipped one changed
     // too much of the clean text; either way the key is there.
     assert!(file.get("restore_change_cost").is_some(), "{file}");
+    // The restorer's confidence, fitted to its edits in these documents
+    // and their spun copies, and checked on the held-out half.
+    let w = file["restore_edit_confidence"].as_array().expect("fitted weights");
+    let slope = w[0].as_f64().unwrap();
+    assert!(slope > 0.0 && slope <= 100.0 && w[1].as_f64().unwrap().is_finite(), "{file}");
+    assert!(stderr.contains("edits at confidence 0.9 or more on the other"), "{stderr}");
 
     // Spun text still reads as spun under it.
     let out = unspin()
@@ -272,4 +278,42 @@ fn restore_takes_the_change_cost_of_a_calibration() {
     // A prohibitive cost: nothing is worth changing.
     write("20");
     assert_eq!(edits(&["--calibration".as_ref(), cal.as_os_str()]), 0);
+}
+
+#[test]
+fn restore_takes_the_confidence_of_a_calibration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cal = tmp.path().join("doubtful.cal.json");
+    let confidences = |weights: Option<&str>| -> Vec<f64> {
+        let mut json: serde_json::Value =
+            serde_json::from_str(&cal_json("unspin-calibration/1", "0.05", "x", "null")).unwrap();
+        if let Some(w) = weights {
+            json["restore_edit_confidence"] = serde_json::from_str(w).unwrap();
+        }
+        std::fs::write(&cal, json.to_string()).unwrap();
+        let out = unspin()
+            .args(["restore", "--format", "json", "examples/spun-news.txt", "--calibration"])
+            .arg(&cal)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["edits"].as_array().unwrap().iter().map(|e| e["confidence"].as_f64().unwrap()).collect()
+    };
+    let shipped = confidences(None);
+    assert!(shipped.len() > 3 && shipped.iter().any(|&c| c > 0.5), "{shipped:?}");
+    // Weights that doubt everything: the same edits, every one unsure
+    // (logistic(0.01 · x − 3) < 0.01 for a share's odds within 10^±6).
+    let doubtful = confidences(Some("[0.01, -3]"));
+    assert_eq!(doubtful.len(), shipped.len());
+    assert!(doubtful.iter().all(|&c| c < 0.01), "{doubtful:?}");
+    // Those weights applied with --min-confidence: no edit is sure enough.
+    let out = unspin()
+        .args(["restore", "--format", "json", "--min-confidence", "0.5", "examples/spun-news.txt"])
+        .arg("--calibration")
+        .arg(&cal)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["edits"].as_array().unwrap().len(), 0, "{v}");
 }

@@ -210,6 +210,11 @@ pub fn run(global: &Global, args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     }
 
     let restore_cost = fit_restore_cost(&pool, &decoder, &cases, &args.rates);
+    let restore_confidence = fit_edit_confidence(
+        &pool,
+        &decoder.clone().with_params(restore_params(restore_cost)),
+        &cases,
+    );
 
     let cal = eval::fit_calibration(&cases, &outcomes, args.clean_quantile);
     let file = CalibrationFile {
@@ -219,6 +224,7 @@ pub fn run(global: &Global, args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         rates: args.rates.clone(),
         clean_quantile: args.clean_quantile,
         restore_change_cost: restore_cost,
+        restore_edit_confidence: restore_confidence,
         lexicon: decoder.lexicon().content_hash(),
         lm: decoder.lm().name().to_string(),
     };
@@ -246,6 +252,75 @@ pub fn run(global: &Global, args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(if failed > 0 { ExitCode::from(EXIT_ERROR) } else { ExitCode::SUCCESS })
 }
+
+/// The restorer's confidence weights for these documents
+/// ([`Params::edit_confidence`]), fitted on the edits it makes in them and
+/// their spun copies (an edit is right when it restores a swap exactly).
+/// Fitted first on the even-numbered documents and checked on the others
+/// against the shipped weights (on stderr), then fitted on all. `None`
+/// (the shipped weights) when there are too few edits, right and wrong,
+/// for a fit ([`MIN_FIT_EDITS`] of each) or the fit is out of bounds.
+fn fit_edit_confidence(
+    pool: &rayon::ThreadPool,
+    decoder: &Decoder,
+    cases: &[eval::Case],
+) -> Option<[f32; 2]> {
+    let out = pool.install(|| eval::run(decoder, cases));
+    let all = eval::edit_outcomes(cases, &out);
+    let right = all.iter().filter(|e| e.right).count();
+    if right < MIN_FIT_EDITS || all.len() - right < MIN_FIT_EDITS {
+        eprintln!(
+            "calibrate: the restorer made {} edits ({right} right) in these documents and their \
+             spun copies, too few to fit its confidence; keeping the shipped one",
+            all.len()
+        );
+        return None;
+    }
+    let half = |parity: usize| -> (Vec<eval::Case>, Vec<eval::CaseOutcome>) {
+        cases
+            .iter()
+            .zip(&out)
+            .enumerate()
+            .filter(|(i, _)| i % 2 == parity)
+            .map(|(_, (c, o))| (c.clone(), o.clone()))
+            .unzip()
+    };
+    let ((fit_c, fit_o), (test_c, test_o)) = (half(0), half(1));
+    let held = eval::fit_confidence(&eval::edit_outcomes(&fit_c, &fit_o));
+    let test = eval::edit_outcomes(&test_c, &test_o);
+    // Of the held-out edits at least 0.9 sure by these weights, how many
+    // are right: the figure a user of `--min-confidence 0.9` gets.
+    let sure = |w: [f32; 2]| {
+        let kept: Vec<_> =
+            test.iter().filter(|e| unspin::decode::edit_confidence(w, e.share) >= 0.9).collect();
+        let right = kept.iter().filter(|e| e.right).count();
+        format!(
+            "{} edits, {:.1}% right",
+            kept.len(),
+            100.0 * right as f32 / kept.len().max(1) as f32
+        )
+    };
+    eprintln!(
+        "calibrate: restorer edits at confidence 0.9 or more on the other {} documents: \
+         {} with confidence fitted on these, {} with the shipped confidence",
+        test_c.len(),
+        sure(held),
+        sure(Params::restore().edit_confidence)
+    );
+    let [slope, bias] = eval::fit_confidence(&all);
+    let usable = slope.is_finite() && slope > 0.0 && slope <= 100.0 && bias.abs() <= 100.0;
+    if !usable {
+        eprintln!(
+            "calibrate: the restorer's confidence fitted to slope {slope}, bias {bias}, out of \
+             bounds; keeping the shipped one"
+        );
+    }
+    usable.then_some([slope, bias])
+}
+
+/// Edits of each kind (right and wrong) that fitting the restorer's
+/// confidence needs.
+const MIN_FIT_EDITS: usize = 20;
 
 /// Change costs tried for the restorer above the shipped one.
 const CHANGE_COSTS: &[f32] = &[1.3, 1.6, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0];
@@ -286,7 +361,8 @@ fn false_edits(pool: &rayon::ThreadPool, decoder: &Decoder, cases: &[eval::Case]
                 let o = eval::Outcome {
                     raw_rate: 0.0,
                     words: a.words,
-                    edits: r.edits.into_iter().map(|e| (e.start, e.end, e.new)).collect(),
+                    edits: r.edits,
+                    shares: Vec::new(),
                 };
                 eval::clean_counts(&c.clean, &o)
             })

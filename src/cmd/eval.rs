@@ -114,6 +114,13 @@ pub struct EvalArgs {
     /// Also print where the true originals rank among the candidates.
     #[arg(long)]
     pub diagnose: bool,
+
+    /// Fit the restorer's confidence (`Params::edit_confidence`, Platt
+    /// scaling of each edit's share of its span's readings) to the
+    /// calibration split's edits at every rate and on clean text, and print
+    /// the weights.
+    #[arg(long)]
+    pub fit_confidence: bool,
 }
 
 /// Runs `unspin eval`.
@@ -299,6 +306,17 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
         size(&calib) + size(&test),
         t1.elapsed().as_secs_f32()
     );
+    if args.fit_confidence {
+        let edits = eval::edit_outcomes(&calib, &eval::run(&decoder, &calib));
+        let w = eval::fit_confidence(&edits);
+        let right = edits.iter().filter(|e| e.right).count();
+        eprintln!(
+            "eval: confidence fitted on {} edits ({right} right): edit_confidence [{:.3}, {:.3}]",
+            edits.len(),
+            w[0],
+            w[1]
+        );
+    }
     let t2 = Instant::now();
     let test_out = eval::run(&decoder, &test);
     eprintln!("eval: restoration over {:.1} MB in {:.1}s", size(&test), t2.elapsed().as_secs_f32());

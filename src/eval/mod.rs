@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use crate::decode::{Decoder, Params};
 use crate::detect::{Calibration, Label, Scorer};
 use crate::lexicon::import::{import, Format};
-use crate::restore::Restorer;
+use crate::restore::{Edit, Restorer};
 use crate::tokenize::{tokenize, TokenKind};
 pub use spinner::{Rng, Spinner, SpunDoc, Swap};
 
@@ -85,8 +85,11 @@ pub struct Outcome {
     pub raw_rate: f32,
     /// Words counted.
     pub words: usize,
-    /// Edits as (start, end, new text), byte offsets into the scored text.
-    pub edits: Vec<(usize, usize, String)>,
+    /// The restorer's edits (byte offsets into the scored text).
+    pub edits: Vec<Edit>,
+    /// Each edit's span's share ([`crate::decode::Span::share`]), in
+    /// `edits` order: what its confidence is made from.
+    pub shares: Vec<f32>,
 }
 
 /// Outcomes of a case: the clean text, then each spun version.
@@ -104,11 +107,12 @@ pub fn run(decoder: &Decoder, cases: &[Case]) -> Vec<CaseOutcome> {
     let one = |text: &str| {
         let a = decoder.analyze(text, &[]);
         let r = restorer.apply(text, &a);
-        Outcome {
-            raw_rate: Scorer::raw_rate(&a),
-            words: a.words,
-            edits: r.edits.into_iter().map(|e| (e.start, e.end, e.new)).collect(),
-        }
+        let shares = r
+            .edits
+            .iter()
+            .map(|e| a.chosen().find(|s| s.start == e.start).map_or(0.0, |s| s.share))
+            .collect();
+        Outcome { raw_rate: Scorer::raw_rate(&a), words: a.words, edits: r.edits, shares }
     };
     cases
         .par_iter()
@@ -124,7 +128,7 @@ pub fn run(decoder: &Decoder, cases: &[Case]) -> Vec<CaseOutcome> {
 pub fn run_detect(detector: &Decoder, cases: &[Case]) -> Vec<CaseOutcome> {
     let one = |text: &str| {
         let a = detector.analyze(text, &[]);
-        Outcome { raw_rate: Scorer::raw_rate(&a), words: a.words, edits: Vec::new() }
+        Outcome { raw_rate: Scorer::raw_rate(&a), words: a.words, ..Default::default() }
     };
     cases
         .par_iter()
@@ -146,6 +150,8 @@ pub struct RestoreCounts {
     pub untouched_words: usize,
     /// Of those, words the restorer changed.
     pub false_edited_words: usize,
+    /// Edits the restorer made.
+    pub edits: usize,
 }
 
 impl RestoreCounts {
@@ -162,15 +168,26 @@ impl std::ops::AddAssign for RestoreCounts {
         self.exact += o.exact;
         self.untouched_words += o.untouched_words;
         self.false_edited_words += o.false_edited_words;
+        self.edits += o.edits;
     }
 }
 
 /// Compares a restoration of `doc` with its ground truth.
 pub fn restore_counts(doc: &SpunDoc, outcome: &Outcome) -> RestoreCounts {
+    restore_counts_at(doc, outcome, 0.0)
+}
+
+/// [`restore_counts`] of only the edits at least `min_confidence` sure:
+/// what `restore --min-confidence` would have done (the decoder's chosen
+/// spans never overlap, so leaving one out changes no other).
+pub fn restore_counts_at(doc: &SpunDoc, outcome: &Outcome, min_confidence: f32) -> RestoreCounts {
+    let edits = || outcome.edits.iter().filter(|e| e.confidence >= min_confidence);
     let mut c = RestoreCounts { swaps: doc.swaps.len(), ..Default::default() };
     for s in &doc.swaps {
-        if outcome.edits.iter().any(|(a, b, new)| {
-            *a == s.start && *b == s.end && new.to_lowercase() == s.original.to_lowercase()
+        if edits().any(|e| {
+            e.start == s.start
+                && e.end == s.end
+                && e.new.to_lowercase() == s.original.to_lowercase()
         }) {
             c.exact += 1;
         }
@@ -181,16 +198,112 @@ pub fn restore_counts(doc: &SpunDoc, outcome: &Outcome) -> RestoreCounts {
             continue;
         }
         c.untouched_words += 1;
-        if outcome.edits.iter().any(|(a, b, _)| t.start < *b && *a < t.end) {
+        if edits().any(|e| t.start < e.end && e.start < t.end) {
             c.false_edited_words += 1;
         }
     }
+    c.edits = edits().count();
     c
 }
 
 /// Restoration counts of a clean text (every word is untouched).
 pub fn clean_counts(text: &str, outcome: &Outcome) -> RestoreCounts {
     restore_counts(&SpunDoc { text: text.to_string(), swaps: vec![], words: 0 }, outcome)
+}
+
+/// One edit of the restorer in the evaluation: its confidence, its span's
+/// share, and whether it restores a swap exactly.
+#[derive(Clone, Copy, Debug)]
+pub struct EditOutcome {
+    /// The confidence the restorer gave it.
+    pub confidence: f32,
+    /// Its span's share ([`crate::decode::Span::share`]).
+    pub share: f32,
+    /// It restores a swap exactly (an edit of clean text never does).
+    pub right: bool,
+}
+
+/// Every edit of the restorer's `outcomes` over `cases` (each spun version
+/// and the clean text): what [`fit_confidence`] fits.
+pub fn edit_outcomes(cases: &[Case], outcomes: &[CaseOutcome]) -> Vec<EditOutcome> {
+    let mut out = Vec::new();
+    let mut add = |o: &Outcome, doc: Option<&SpunDoc>| {
+        for (e, &share) in o.edits.iter().zip(&o.shares) {
+            let right = doc.is_some_and(|d| {
+                d.swaps.iter().any(|s| {
+                    s.start == e.start
+                        && s.end == e.end
+                        && e.new.to_lowercase() == s.original.to_lowercase()
+                })
+            });
+            out.push(EditOutcome { confidence: e.confidence, share, right });
+        }
+    };
+    for (c, o) in cases.iter().zip(outcomes) {
+        add(&o.clean, None);
+        for ((_, doc), o) in c.spun.iter().zip(&o.spun) {
+            add(o, Some(doc));
+        }
+    }
+    out
+}
+
+/// Platt scaling (base 10): the (slope, bias) of logistic(slope · log10
+/// odds(share) + bias) that best predicts (maximum likelihood) whether an
+/// edit is right: the weights of
+/// [`crate::decode::Params::edit_confidence`]. Newton's method from the
+/// identity, each step halved until the likelihood rises.
+pub fn fit_confidence(edits: &[EditOutcome]) -> [f32; 2] {
+    let ln10 = std::f64::consts::LN_10;
+    let rows: Vec<(f64, f64)> = edits
+        .iter()
+        .map(|e| (crate::decode::log10_odds(e.share) as f64, if e.right { 1.0 } else { 0.0 }))
+        .collect();
+    // The log-likelihood, in a form that neither overflows nor takes the
+    // logarithm of 0: log p = −log(1 + e^−z), log(1 − p) = −log(1 + e^z).
+    let softplus = |z: f64| if z > 0.0 { z + (-z).exp().ln_1p() } else { z.exp().ln_1p() };
+    let likelihood = |a: f64, b: f64| -> f64 {
+        rows.iter()
+            .map(|&(x, y)| {
+                let z = ln10 * (a * x + b);
+                -(y * softplus(-z) + (1.0 - y) * softplus(z))
+            })
+            .sum()
+    };
+    let (mut a, mut b) = (1.0f64, 0.0f64);
+    let mut current = likelihood(a, b);
+    for _ in 0..100 {
+        // Gradient and Hessian of the log-likelihood in (a, b).
+        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for &(x, y) in &rows {
+            let p = 1.0 / (1.0 + (-ln10 * (a * x + b)).exp());
+            let w = p * (1.0 - p) * ln10 * ln10;
+            ga += (y - p) * ln10 * x;
+            gb += (y - p) * ln10;
+            haa += w * x * x;
+            hab += w * x;
+            hbb += w;
+        }
+        let det = haa * hbb - hab * hab;
+        if det.abs() < 1e-12 {
+            break;
+        }
+        let (mut da, mut db) = ((hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det);
+        let mut moved = false;
+        for _ in 0..40 {
+            let next = likelihood(a + da, b + db);
+            if next >= current {
+                (a, b, current, moved) = (a + da, b + db, next, true);
+                break;
+            }
+            da /= 2.0;
+            db /= 2.0;
+        }
+        if !moved || (da.abs() < 1e-9 && db.abs() < 1e-9) {
+            break;
+        }
+    }
+    [a as f32, b as f32]
 }
 
 /// Area under the ROC curve of `pos` scores against `neg` scores.
@@ -346,7 +459,20 @@ pub struct Summary {
     pub clean_restore: RestoreCounts,
     /// Tortured phrases: (cases, flagged, restored exactly, skipped).
     pub tortured: Option<(usize, usize, usize, usize)>,
+    /// What `--min-confidence` buys: (threshold, counts at each rate in
+    /// `restore`'s order, counts on the clean documents).
+    pub by_confidence: Vec<(f32, Vec<RestoreCounts>, RestoreCounts)>,
+    /// The restorer's edits at every rate and on clean text, by confidence:
+    /// (from, to, edits, their mean confidence, edits that restore a swap
+    /// exactly).
+    pub reliability: Vec<(f32, f32, usize, f32, usize)>,
 }
+
+/// The confidence bins of [`Summary::reliability`].
+const RELIABILITY_BINS: [f32; 9] = [0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
+
+/// The `--min-confidence` thresholds [`summarize`] reports.
+pub const CONFIDENCE_STEPS: [f32; 7] = [0.0, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
 
 /// Scores the test split with a fitted calibration: detection figures from
 /// the detector's outcomes, restoration figures from the restorer's.
@@ -399,8 +525,85 @@ pub fn summarize(
     for (c, o) in cases.iter().zip(outcomes) {
         s.clean_restore += clean_counts(&c.clean, &o.clean);
     }
+    for min in CONFIDENCE_STEPS {
+        let mut spun = vec![RestoreCounts::default(); rates.len()];
+        let mut clean = RestoreCounts::default();
+        for (c, o) in cases.iter().zip(outcomes) {
+            for (k, counts) in spun.iter_mut().enumerate() {
+                *counts += restore_counts_at(&c.spun[k].1, &o.spun[k], min);
+            }
+            let doc = SpunDoc { text: c.clean.clone(), swaps: vec![], words: 0 };
+            clean += restore_counts_at(&doc, &o.clean, min);
+        }
+        s.by_confidence.push((min, spun, clean));
+    }
+    let edits = edit_outcomes(cases, outcomes);
+    for (k, &from) in RELIABILITY_BINS.iter().enumerate() {
+        let to = RELIABILITY_BINS.get(k + 1).copied().unwrap_or(1.0);
+        let last = k + 1 == RELIABILITY_BINS.len();
+        let bin: Vec<_> =
+            edits.iter().filter(|e| e.confidence >= from && (e.confidence < to || last)).collect();
+        let mean = bin.iter().map(|e| e.confidence).sum::<f32>() / bin.len().max(1) as f32;
+        let right = bin.iter().filter(|e| e.right).count();
+        s.reliability.push((from, to, bin.len(), mean, right));
+    }
     s.rate_mae = abs_err / n_err.max(1) as f32;
     s
+}
+
+/// What `restore --min-confidence` buys, as a markdown table: at each
+/// threshold, exact restoration and false edits at each rate and on clean
+/// text, and the share of edits at each rate that restore a swap exactly;
+/// then the edits by confidence, against how many were right. None
+/// when the summary has no such figures.
+pub fn confidence_markdown(s: &Summary) -> Option<String> {
+    if s.by_confidence.is_empty() || s.restore.is_empty() {
+        return None;
+    }
+    let rates: Vec<String> = s.restore.iter().map(|r| format!("{:.0}", r.0 * 100.0)).collect();
+    let pct = |n: usize, d: usize| 100.0 * n as f32 / d.max(1) as f32;
+    let mut out =
+        String::from("\n`restore --min-confidence`, same test split:\n\n| min confidence |");
+    for r in &rates {
+        out.push_str(&format!(" exact at {r}% | false edits at {r}% |"));
+    }
+    out.push_str(&format!(
+        " false edits, clean | edits that restore a swap exactly at {}% |\n|---|",
+        rates.join(" / ")
+    ));
+    out.push_str(&"---|".repeat(2 * rates.len() + 2));
+    out.push('\n');
+    for (min, spun, clean) in &s.by_confidence {
+        out.push_str(&format!("| {min} |"));
+        for c in spun {
+            out.push_str(&format!(
+                " {:.1}% | {:.2}% |",
+                pct(c.exact, c.swaps),
+                100.0 * c.false_edit_share()
+            ));
+        }
+        let right: Vec<String> =
+            spun.iter().map(|c| format!("{:.1}", pct(c.exact, c.edits))).collect();
+        out.push_str(&format!(
+            " {:.2}% | {}% |\n",
+            100.0 * clean.false_edit_share(),
+            right.join(" / ")
+        ));
+    }
+    if !s.reliability.is_empty() {
+        out.push_str(
+            "\nThe same edits by confidence (every rate and the clean text together):\n\n\
+             | confidence | edits | mean confidence | restore a swap exactly |\n|---|---|---|---|\n",
+        );
+        for &(from, to, n, mean, right) in &s.reliability {
+            let close = if to >= 1.0 { ']' } else { ')' };
+            out.push_str(&format!(
+                "| [{from}, {to}{close} | {n} | {mean:.3} | {:.1}% |\n",
+                pct(right, n)
+            ));
+        }
+    }
+    Some(out)
 }
 
 /// The summary as the README's markdown table.
@@ -494,6 +697,10 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         cal.rate_intercept,
         cal.threshold
     ));
+    if let Some(table) = confidence_markdown(s) {
+        out.push_str(&table);
+    }
+
     out
 }
 
@@ -596,4 +803,81 @@ pub fn failure_breakdown(decoder: &Decoder, cases: &[Case], k: usize) -> [usize;
             out
         })
         .reduce(|| [0; 5], |a, b| std::array::from_fn(|i| a[i] + b[i]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Edits whose chance of being right is exactly logistic(slope · log10
+    /// odds(share) + bias): at each share, right in that proportion.
+    fn edits_from(slope: f32, bias: f32) -> Vec<EditOutcome> {
+        let mut out = Vec::new();
+        for k in 1..40 {
+            let share = k as f32 / 40.0;
+            let p = crate::decode::edit_confidence([slope, bias], share);
+            let right = (p * 1000.0).round() as usize;
+            for i in 0..1000 {
+                out.push(EditOutcome { confidence: share, share, right: i < right });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_confidence_fit_recovers_the_weights_that_made_the_edits() {
+        for (slope, bias) in [(0.58f32, -0.22f32), (1.0, 0.0), (2.5, 0.7)] {
+            let [a, b] = fit_confidence(&edits_from(slope, bias));
+            assert!((a - slope).abs() < 0.01 && (b - bias).abs() < 0.01, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn the_confidence_fit_stays_finite_when_every_edit_is_wrong() {
+        // No right edit: the likelihood rises without bound as the bias
+        // falls, so the weights only have to stay finite and say "unsure".
+        let edits: Vec<EditOutcome> = (1..100)
+            .map(|k| EditOutcome { confidence: 0.5, share: k as f32 / 100.0, right: false })
+            .collect();
+        let w = fit_confidence(&edits);
+        assert!(w.iter().all(|v| v.is_finite()), "{w:?}");
+        assert!(crate::decode::edit_confidence(w, 0.9) < 0.1, "{w:?}");
+    }
+
+    #[test]
+    fn counts_at_a_confidence_leave_out_the_unsure_edits() {
+        // "one two three four": "two" was swapped for "dos", restored
+        // at 0.9; "four" was never swapped, changed at 0.4.
+        let doc = SpunDoc {
+            text: "one dos three four".into(),
+            swaps: vec![crate::eval::spinner::Swap {
+                start: 4,
+                end: 7,
+                original: "two".into(),
+                original_words: 1,
+            }],
+            words: 4,
+        };
+        let edit = |start: usize, end: usize, new: &str, confidence: f32| Edit {
+            start,
+            end,
+            old: doc.text[start..end].into(),
+            new: new.into(),
+            confidence,
+        };
+        let outcome = Outcome {
+            edits: vec![edit(4, 7, "two", 0.9), edit(14, 18, "five", 0.4)],
+            shares: vec![0.9, 0.4],
+            ..Default::default()
+        };
+        let all = restore_counts_at(&doc, &outcome, 0.0);
+        assert_eq!(
+            (all.exact, all.false_edited_words, all.edits, all.untouched_words),
+            (1, 1, 2, 3)
+        );
+        let sure = restore_counts_at(&doc, &outcome, 0.5);
+        assert_eq!((sure.exact, sure.false_edited_words, sure.edits), (1, 0, 1));
+        let none = restore_counts_at(&doc, &outcome, 0.95);
+        assert_eq!((none.exact, none.false_edited_words, none.edits), (0, 0, 0));
+    }
 }
