@@ -59,7 +59,9 @@ pub struct FlaggedSpan {
     pub text: String,
     /// The most likely original.
     pub original: String,
-    /// Confidence that it was spun, 0..1.
+    /// The chance that the span was spun (all or part of it), 0..1, given
+    /// its gain and the document's spin rate
+    /// ([`Calibration::span_confidence`]).
     pub confidence: f32,
     /// How much better the original fits, in log10 probability.
     pub gain: f32,
@@ -67,14 +69,14 @@ pub struct FlaggedSpan {
 
 impl FlaggedSpan {
     /// The flagged span for the decoder's span `s` of `text`, whose
-    /// original is `original`.
-    fn new(text: &str, s: &Span, original: String) -> FlaggedSpan {
+    /// original is `original`, in a document of spin rate `rate`.
+    fn new(text: &str, s: &Span, original: String, c: &Calibration, rate: f32) -> FlaggedSpan {
         FlaggedSpan {
             start: s.start,
             end: s.end,
             text: text[s.start..s.end].to_string(),
             original,
-            confidence: s.confidence,
+            confidence: c.span_confidence(s.gain, rate),
             gain: s.gain,
         }
     }
@@ -111,6 +113,30 @@ pub struct Calibration {
     pub score_slope: f32,
     /// Spin rate from which a spun document is `heavy`.
     pub heavy_rate: f32,
+    /// Weights of a flagged span's confidence (the chance that it was
+    /// spun): logistic(`[0]` · gain + `[1]` · log10 odds(the document's
+    /// spin rate) + `[2]`). The detector weighs a span as if spinning
+    /// were even odds, so its gain alone overstates the case in a lightly
+    /// spun text and understates it in a heavily spun one. A file from
+    /// before they were fitted gets the shipped ones.
+    #[serde(default = "shipped_span_confidence")]
+    pub span_confidence: [f32; 3],
+}
+
+/// The shipped [`Calibration::span_confidence`].
+fn shipped_span_confidence() -> [f32; 3] {
+    Calibration::default().span_confidence
+}
+
+impl Calibration {
+    /// The confidence of a flagged span of gain `gain` (log10) in a
+    /// document of spin rate `rate` ([`Calibration::span_confidence`]; the
+    /// rate is read as at least 0.5% and at most 90%).
+    pub fn span_confidence(&self, gain: f32, rate: f32) -> f32 {
+        let [g, r, b] = self.span_confidence;
+        let odds = crate::decode::log10_odds(rate.clamp(0.005, 0.9));
+        crate::decode::logistic(g * gain + r * odds + b)
+    }
 }
 
 impl Default for Calibration {
@@ -129,6 +155,7 @@ impl Default for Calibration {
             short_doc_margin: 0.1,
             score_slope: 300.0,
             heavy_rate: 0.2,
+            span_confidence: [0.428, 1.361, 0.759],
         }
     }
 }
@@ -196,6 +223,9 @@ impl CalibrationFile {
             ("short_doc_margin", c.short_doc_margin, 0.0, 10.0),
             ("score_slope", c.score_slope, 0.001, 1e6),
             ("heavy_rate", c.heavy_rate, 0.0, 1.0),
+            ("span_confidence", c.span_confidence[0], -100.0, 100.0),
+            ("span_confidence", c.span_confidence[1], -100.0, 100.0),
+            ("span_confidence", c.span_confidence[2], -100.0, 100.0),
         ];
         for (field, v, lo, hi) in checks {
             if !v.is_finite() || v < lo || v > hi {
@@ -291,9 +321,10 @@ impl Scorer {
         // not copied (about 44,000 flagged spans over the BBC corpus).
         // Counted first: collected from a filter, the vector would grow.
         let mut spans = Vec::with_capacity(analysis.chosen().count());
+        let c = &self.calibration;
         spans.extend(analysis.spans.iter_mut().filter(|s| s.chosen).map(|s| {
             let original = std::mem::take(&mut s.original);
-            FlaggedSpan::new(text, s, original)
+            FlaggedSpan::new(text, s, original, c, spin_rate)
         }));
         crate::decode::recycle_spans(analysis.spans);
         Report { words: analysis.words, spans, spin_rate, score, label }
@@ -311,8 +342,11 @@ impl Scorer {
     /// The report for an analysis of `text`.
     pub fn report(&self, text: &str, analysis: &Analysis) -> Report {
         let (spin_rate, score, label) = self.verdict(analysis);
-        let spans =
-            analysis.chosen().map(|s| FlaggedSpan::new(text, s, s.original.clone())).collect();
+        let c = &self.calibration;
+        let spans = analysis
+            .chosen()
+            .map(|s| FlaggedSpan::new(text, s, s.original.clone(), c, spin_rate))
+            .collect();
         Report { words: analysis.words, spans, spin_rate, score, label }
     }
 
@@ -416,12 +450,33 @@ mod tests {
             assert!(e.to_string().contains(field), "{e}");
             assert!(e.to_string().starts_with("x.json: "), "{e}");
         }
+        let mut value = serde_json::to_value(file()).unwrap();
+        value["span_confidence"] = serde_json::json!([1.0, 1.0, 500.0]);
+        let e = CalibrationFile::parse("x.json", &value.to_string()).unwrap_err();
+        assert!(e.to_string().contains("span_confidence"), "{e}");
         for w in [[0.0f32, 0.0], [-1.0, 0.0], [1.0, 1000.0]] {
             let mut value = serde_json::to_value(file()).unwrap();
             value["restore_edit_confidence"] = serde_json::json!(w);
             let e = CalibrationFile::parse("x.json", &value.to_string()).unwrap_err();
             assert!(e.to_string().contains("restore_edit_confidence"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_span_is_surer_with_more_gain_and_in_a_more_spun_document() {
+        let c = Calibration::default();
+        let at = |gain: f32, rate: f32| c.span_confidence(gain, rate);
+        assert!(at(1.0, 0.1) < at(3.0, 0.1));
+        assert!(at(2.0, 0.01) < at(2.0, 0.1) && at(2.0, 0.1) < at(2.0, 0.3));
+        // A rate of 0 reads as 0.5%, not as certainty of "clean".
+        assert!(at(20.0, 0.0) > 0.5, "{}", at(20.0, 0.0));
+        assert_eq!(at(2.0, 0.0), at(2.0, 0.005));
+        // A file from before span confidences were fitted gets the shipped
+        // weights.
+        let mut old = serde_json::to_value(file()).unwrap();
+        old.as_object_mut().unwrap().remove("span_confidence");
+        let old = CalibrationFile::parse("old.json", &old.to_string()).unwrap();
+        assert_eq!(old.calibration.span_confidence, c.span_confidence);
     }
 
     #[test]

@@ -112,6 +112,10 @@ fn calibrate_writes_a_file_that_score_uses() {
     // The restorer's change cost: fitted only when the shipped one changed
     // too much of the clean text; either way the key is there.
     assert!(file.get("restore_change_cost").is_some(), "{file}");
+    // The detector's span confidence, fitted to these documents too.
+    let w = file["span_confidence"].as_array().expect("span confidence weights");
+    assert_eq!(w.len(), 3, "{file}");
+    assert!(w.iter().all(|v| v.as_f64().unwrap().is_finite()), "{file}");
     // The restorer's confidence, fitted to its edits in these documents
     // and their spun copies, and checked on the held-out half.
     let w = file["restore_edit_confidence"].as_array().expect("fitted weights");

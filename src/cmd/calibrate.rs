@@ -362,7 +362,7 @@ fn false_edits(pool: &rayon::ThreadPool, decoder: &Decoder, cases: &[eval::Case]
                     raw_rate: 0.0,
                     words: a.words,
                     edits: r.edits,
-                    shares: Vec::new(),
+                    ..Default::default()
                 };
                 eval::clean_counts(&c.clean, &o)
             })

@@ -90,6 +90,9 @@ pub struct Outcome {
     /// Each edit's span's share ([`crate::decode::Span::share`]), in
     /// `edits` order: what its confidence is made from.
     pub shares: Vec<f32>,
+    /// The detector's flagged spans as (start, end, gain) (from
+    /// [`run_detect`]; empty from [`run`]).
+    pub flagged: Vec<(usize, usize, f32)>,
 }
 
 /// Outcomes of a case: the clean text, then each spun version.
@@ -112,7 +115,13 @@ pub fn run(decoder: &Decoder, cases: &[Case]) -> Vec<CaseOutcome> {
             .iter()
             .map(|e| a.chosen().find(|s| s.start == e.start).map_or(0.0, |s| s.share))
             .collect();
-        Outcome { raw_rate: Scorer::raw_rate(&a), words: a.words, edits: r.edits, shares }
+        Outcome {
+            raw_rate: Scorer::raw_rate(&a),
+            words: a.words,
+            edits: r.edits,
+            shares,
+            ..Default::default()
+        }
     };
     cases
         .par_iter()
@@ -128,7 +137,8 @@ pub fn run(decoder: &Decoder, cases: &[Case]) -> Vec<CaseOutcome> {
 pub fn run_detect(detector: &Decoder, cases: &[Case]) -> Vec<CaseOutcome> {
     let one = |text: &str| {
         let a = detector.analyze(text, &[]);
-        Outcome { raw_rate: Scorer::raw_rate(&a), words: a.words, ..Default::default() }
+        let flagged = a.chosen().map(|s| (s.start, s.end, s.gain)).collect();
+        Outcome { raw_rate: Scorer::raw_rate(&a), words: a.words, flagged, ..Default::default() }
     };
     cases
         .par_iter()
@@ -251,59 +261,121 @@ pub fn edit_outcomes(cases: &[Case], outcomes: &[CaseOutcome]) -> Vec<EditOutcom
 /// Platt scaling (base 10): the (slope, bias) of logistic(slope · log10
 /// odds(share) + bias) that best predicts (maximum likelihood) whether an
 /// edit is right: the weights of
-/// [`crate::decode::Params::edit_confidence`]. Newton's method from the
-/// identity, each step halved until the likelihood rises.
+/// [`crate::decode::Params::edit_confidence`].
 pub fn fit_confidence(edits: &[EditOutcome]) -> [f32; 2] {
+    let rows: Vec<([f64; 2], bool)> =
+        edits.iter().map(|e| ([crate::decode::log10_odds(e.share) as f64, 1.0], e.right)).collect();
+    fit_logistic(&rows, [1.0, 0.0]).map(|w| w as f32)
+}
+
+/// Logistic regression, base 10: the weights w of P(y) = logistic(w · x)
+/// of maximum likelihood over `rows` of (x, y). Newton's method from
+/// `start`, each step halved until the likelihood rises; where the data
+/// do not bound the weights (say, no row is true), they stop where the
+/// gain in likelihood runs out, finite.
+pub fn fit_logistic<const N: usize>(rows: &[([f64; N], bool)], start: [f64; N]) -> [f64; N] {
     let ln10 = std::f64::consts::LN_10;
-    let rows: Vec<(f64, f64)> = edits
-        .iter()
-        .map(|e| (crate::decode::log10_odds(e.share) as f64, if e.right { 1.0 } else { 0.0 }))
-        .collect();
+    let z = |w: &[f64; N], x: &[f64; N]| ln10 * (0..N).map(|i| w[i] * x[i]).sum::<f64>();
     // The log-likelihood, in a form that neither overflows nor takes the
     // logarithm of 0: log p = −log(1 + e^−z), log(1 − p) = −log(1 + e^z).
     let softplus = |z: f64| if z > 0.0 { z + (-z).exp().ln_1p() } else { z.exp().ln_1p() };
-    let likelihood = |a: f64, b: f64| -> f64 {
+    let likelihood = |w: &[f64; N]| -> f64 {
         rows.iter()
-            .map(|&(x, y)| {
-                let z = ln10 * (a * x + b);
-                -(y * softplus(-z) + (1.0 - y) * softplus(z))
+            .map(|(x, y)| {
+                let z = z(w, x);
+                -(if *y { softplus(-z) } else { softplus(z) })
             })
             .sum()
     };
-    let (mut a, mut b) = (1.0f64, 0.0f64);
-    let mut current = likelihood(a, b);
+    let mut w = start;
+    let mut current = likelihood(&w);
     for _ in 0..100 {
-        // Gradient and Hessian of the log-likelihood in (a, b).
-        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for &(x, y) in &rows {
-            let p = 1.0 / (1.0 + (-ln10 * (a * x + b)).exp());
-            let w = p * (1.0 - p) * ln10 * ln10;
-            ga += (y - p) * ln10 * x;
-            gb += (y - p) * ln10;
-            haa += w * x * x;
-            hab += w * x;
-            hbb += w;
+        let mut g = [0.0f64; N];
+        let mut h = [[0.0f64; N]; N];
+        for (x, y) in rows {
+            let p = 1.0 / (1.0 + (-z(&w, x)).exp());
+            let r = if *y { 1.0 } else { 0.0 } - p;
+            for i in 0..N {
+                g[i] += r * ln10 * x[i];
+                for j in 0..N {
+                    h[i][j] += p * (1.0 - p) * ln10 * ln10 * x[i] * x[j];
+                }
+            }
         }
-        let det = haa * hbb - hab * hab;
-        if det.abs() < 1e-12 {
-            break;
-        }
-        let (mut da, mut db) = ((hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det);
+        let Some(mut step) = solve(h, g) else { break };
         let mut moved = false;
         for _ in 0..40 {
-            let next = likelihood(a + da, b + db);
-            if next >= current {
-                (a, b, current, moved) = (a + da, b + db, next, true);
+            let next: [f64; N] = std::array::from_fn(|i| w[i] + step[i]);
+            let l = likelihood(&next);
+            if l >= current {
+                (w, current, moved) = (next, l, true);
                 break;
             }
-            da /= 2.0;
-            db /= 2.0;
+            step.iter_mut().for_each(|d| *d /= 2.0);
         }
-        if !moved || (da.abs() < 1e-9 && db.abs() < 1e-9) {
+        if !moved || step.iter().all(|d| d.abs() < 1e-9) {
             break;
         }
     }
-    [a as f32, b as f32]
+    w
+}
+
+/// Solves h · x = g (Gaussian elimination with partial pivoting); None
+/// if h is singular.
+fn solve<const N: usize>(mut h: [[f64; N]; N], mut g: [f64; N]) -> Option<[f64; N]> {
+    for col in 0..N {
+        let pivot = (col..N).max_by(|&a, &b| h[a][col].abs().total_cmp(&h[b][col].abs()))?;
+        if h[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        h.swap(col, pivot);
+        g.swap(col, pivot);
+        for row in col + 1..N {
+            let f = h[row][col] / h[col][col];
+            let pivot_row = h[col];
+            for (a, b) in h[row][col..].iter_mut().zip(&pivot_row[col..]) {
+                *a -= f * b;
+            }
+            g[row] -= f * g[col];
+        }
+    }
+    let mut x = [0.0f64; N];
+    for row in (0..N).rev() {
+        let tail: f64 = (row + 1..N).map(|k| h[row][k] * x[k]).sum();
+        x[row] = (g[row] - tail) / h[row][row];
+    }
+    Some(x)
+}
+
+/// The detector's flagged spans over `cases` (each spun version and the
+/// clean text) as rows for [`Calibration::span_confidence`]: (gain,
+/// log10 odds of the document's spin rate by `cal`, 1) and whether the
+/// span overlaps a swap.
+pub fn span_rows(
+    cases: &[Case],
+    detected: &[CaseOutcome],
+    cal: &Calibration,
+) -> Vec<([f64; 3], bool)> {
+    let mut rows = Vec::new();
+    let mut add = |o: &Outcome, doc: Option<&SpunDoc>| {
+        let rate = if o.words == 0 {
+            0.0
+        } else {
+            (cal.rate_slope * o.raw_rate + cal.rate_intercept).clamp(0.0, 1.0)
+        };
+        let odds = crate::decode::log10_odds(rate.clamp(0.005, 0.9)) as f64;
+        for &(start, end, gain) in &o.flagged {
+            let spun = doc.is_some_and(|d| d.swaps.iter().any(|s| s.start < end && start < s.end));
+            rows.push(([gain as f64, odds, 1.0], spun));
+        }
+    };
+    for (c, o) in cases.iter().zip(detected) {
+        add(&o.clean, None);
+        for ((_, doc), o) in c.spun.iter().zip(&o.spun) {
+            add(o, Some(doc));
+        }
+    }
+    rows
 }
 
 /// Area under the ROC curve of `pos` scores against `neg` scores.
@@ -365,6 +437,16 @@ pub fn fit_calibration(
         .min(clean_rates.len().saturating_sub(1));
     let q = clean_rates.get(k).copied().unwrap_or(0.0);
     cal.threshold = q + 0.005;
+    let rows = span_rows(cases, outcomes, &cal);
+    let start = Calibration::default().span_confidence.map(|w| w as f64);
+    let w = fit_logistic(&rows, start).map(|w| w as f32);
+    // Too few spans of either kind to fit (a handful of documents): the
+    // shipped weights.
+    let spun = rows.iter().filter(|r| r.1).count();
+    if spun >= 20 && rows.len() - spun >= 20 && w.iter().all(|v| v.is_finite() && v.abs() <= 100.0)
+    {
+        cal.span_confidence = w;
+    }
     cal
 }
 
@@ -466,6 +548,9 @@ pub struct Summary {
     /// (from, to, edits, their mean confidence, edits that restore a swap
     /// exactly).
     pub reliability: Vec<(f32, f32, usize, f32, usize)>,
+    /// The detector's flagged spans, likewise: (from, to, spans, their
+    /// mean confidence, spans that overlap a swap).
+    pub span_reliability: Vec<(f32, f32, usize, f32, usize)>,
 }
 
 /// The confidence bins of [`Summary::reliability`].
@@ -537,16 +622,18 @@ pub fn summarize(
         }
         s.by_confidence.push((min, spun, clean));
     }
-    let edits = edit_outcomes(cases, outcomes);
-    for (k, &from) in RELIABILITY_BINS.iter().enumerate() {
-        let to = RELIABILITY_BINS.get(k + 1).copied().unwrap_or(1.0);
-        let last = k + 1 == RELIABILITY_BINS.len();
-        let bin: Vec<_> =
-            edits.iter().filter(|e| e.confidence >= from && (e.confidence < to || last)).collect();
-        let mean = bin.iter().map(|e| e.confidence).sum::<f32>() / bin.len().max(1) as f32;
-        let right = bin.iter().filter(|e| e.right).count();
-        s.reliability.push((from, to, bin.len(), mean, right));
-    }
+    let edits: Vec<(f32, bool)> =
+        edit_outcomes(cases, outcomes).iter().map(|e| (e.confidence, e.right)).collect();
+    s.reliability = reliability(&edits);
+    let spans: Vec<(f32, bool)> = span_rows(cases, detected, cal)
+        .iter()
+        .map(|(x, spun)| {
+            let w = cal.span_confidence;
+            let z = w[0] * x[0] as f32 + w[1] * x[1] as f32 + w[2];
+            (crate::decode::logistic(z), *spun)
+        })
+        .collect();
+    s.span_reliability = reliability(&spans);
     s.rate_mae = abs_err / n_err.max(1) as f32;
     s
 }
@@ -590,20 +677,49 @@ pub fn confidence_markdown(s: &Summary) -> Option<String> {
             right.join(" / ")
         ));
     }
-    if !s.reliability.is_empty() {
-        out.push_str(
-            "\nThe same edits by confidence (every rate and the clean text together):\n\n\
-             | confidence | edits | mean confidence | restore a swap exactly |\n|---|---|---|---|\n",
+    let table = |rows: &[(f32, f32, usize, f32, usize)], what: &str, right: &str| {
+        let mut out = format!(
+            "\n{what}\n\n| confidence | count | mean confidence | {right} |\n|---|---|---|---|\n"
         );
-        for &(from, to, n, mean, right) in &s.reliability {
+        for &(from, to, n, mean, right) in rows {
             let close = if to >= 1.0 { ']' } else { ')' };
             out.push_str(&format!(
                 "| [{from}, {to}{close} | {n} | {mean:.3} | {:.1}% |\n",
                 pct(right, n)
             ));
         }
+        out
+    };
+    if !s.reliability.is_empty() {
+        out.push_str(&table(
+            &s.reliability,
+            "The same edits by confidence (every rate and the clean text together):",
+            "restore a swap exactly",
+        ));
+    }
+    if !s.span_reliability.is_empty() {
+        out.push_str(&table(
+            &s.span_reliability,
+            "`score`'s flagged spans by confidence, same documents:",
+            "overlap a swap",
+        ));
     }
     Some(out)
+}
+
+/// (confidence, right) pairs by [`RELIABILITY_BINS`]: (from, to, pairs,
+/// their mean confidence, pairs right).
+fn reliability(pairs: &[(f32, bool)]) -> Vec<(f32, f32, usize, f32, usize)> {
+    let mut out = Vec::new();
+    for (k, &from) in RELIABILITY_BINS.iter().enumerate() {
+        let to = RELIABILITY_BINS.get(k + 1).copied().unwrap_or(1.0);
+        let last = k + 1 == RELIABILITY_BINS.len();
+        let bin: Vec<_> = pairs.iter().filter(|e| e.0 >= from && (e.0 < to || last)).collect();
+        let mean = bin.iter().map(|e| e.0).sum::<f32>() / bin.len().max(1) as f32;
+        let right = bin.iter().filter(|e| e.1).count();
+        out.push((from, to, bin.len(), mean, right));
+    }
+    out
 }
 
 /// The summary as the README's markdown table.
@@ -669,7 +785,7 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         ));
     }
     out.push_str(&format!(
-        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{} ({} in the second pass, which fast-accepts n-grams of order {} and up), adaptive prior {:?}, second-pass change cost {}, document cache {}, weak links ×{}, {}. Detector: prior rate {}, change cost {}, candidates {}/{}, {}, adaptive prior {:?}{}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}.\n",
+        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{} ({} in the second pass, which fast-accepts n-grams of order {} and up), adaptive prior {:?}, second-pass change cost {}, document cache {}, weak links ×{}, {}. Detector: prior rate {}, change cost {}, candidates {}/{}, {}, adaptive prior {:?}{}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4}, span confidence {:?}.\n",
         params.prior_rate,
         params.channel_scale,
         params.change_cost,
@@ -695,7 +811,8 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         if detect.embed_weight > 0.0 { format!(", {}", embedding(detect)) } else { String::new() },
         cal.rate_slope,
         cal.rate_intercept,
-        cal.threshold
+        cal.threshold,
+        cal.span_confidence.map(|w| (w * 1000.0).round() / 1000.0)
     ));
     if let Some(table) = confidence_markdown(s) {
         out.push_str(&table);
@@ -833,6 +950,59 @@ mod tests {
     }
 
     #[test]
+    fn logistic_regression_recovers_three_weights() {
+        // y is true in exactly the share logistic(w · x) of the rows at
+        // each point of a grid.
+        let w = [0.43f64, 1.36, 0.76];
+        let mut rows = Vec::new();
+        for gain in 0..12 {
+            for odds in [-2.0, -1.0, -0.3, 0.0] {
+                let x = [gain as f64 * 0.5, odds, 1.0];
+                let z: f64 = (0..3).map(|i| w[i] * x[i]).sum();
+                let p = 1.0 / (1.0 + 10f64.powf(-z));
+                let right = (p * 1000.0).round() as usize;
+                rows.extend((0..1000).map(|i| (x, i < right)));
+            }
+        }
+        let got = fit_logistic(&rows, [1.0, 1.0, 0.0]);
+        for i in 0..3 {
+            assert!((got[i] - w[i]).abs() < 0.01, "{got:?}");
+        }
+    }
+
+    #[test]
+    fn gaussian_elimination_solves_and_refuses_a_singular_system() {
+        let h = [[0.0, 2.0, 1.0], [1.0, 1.0, 0.0], [3.0, 0.0, 1.0]];
+        let x = solve(h, [5.0, 3.0, 4.0]).unwrap();
+        for (got, want) in x.iter().zip([1.0, 2.0, 1.0]) {
+            assert!((got - want).abs() < 1e-9, "{x:?}");
+        }
+        assert!(solve([[1.0, 2.0], [2.0, 4.0]], [1.0, 2.0]).is_none());
+    }
+
+    #[test]
+    fn a_flagged_span_is_spun_when_it_overlaps_a_swap() {
+        let doc = SpunDoc {
+            text: "one dos three four".into(),
+            swaps: vec![Swap { start: 4, end: 7, original: "two".into(), original_words: 1 }],
+            words: 4,
+        };
+        let flagged = vec![(0, 7, 2.0), (14, 18, 1.0)];
+        let o = Outcome { words: 4, raw_rate: 0.3, flagged: flagged.clone(), ..Default::default() };
+        let clean = Outcome { words: 4, flagged, ..Default::default() };
+        let case =
+            Case { name: "t".into(), clean: "one two three four".into(), spun: vec![(0.25, doc)] };
+        let rows =
+            span_rows(&[case], &[CaseOutcome { clean, spun: vec![o] }], &Calibration::default());
+        let spun: Vec<bool> = rows.iter().map(|r| r.1).collect();
+        // The clean text's two spans, then the spun text's.
+        assert_eq!(spun, [false, false, true, false]);
+        assert_eq!(rows[2].0[0], 2.0);
+        // The spun document reads as more spun than the clean one.
+        assert!(rows[2].0[1] > rows[0].0[1]);
+    }
+
+    #[test]
     fn the_confidence_fit_stays_finite_when_every_edit_is_wrong() {
         // No right edit: the likelihood rises without bound as the bias
         // falls, so the weights only have to stay finite and say "unsure".
@@ -850,12 +1020,7 @@ mod tests {
         // at 0.9; "four" was never swapped, changed at 0.4.
         let doc = SpunDoc {
             text: "one dos three four".into(),
-            swaps: vec![crate::eval::spinner::Swap {
-                start: 4,
-                end: 7,
-                original: "two".into(),
-                original_words: 1,
-            }],
+            swaps: vec![Swap { start: 4, end: 7, original: "two".into(), original_words: 1 }],
             words: 4,
         };
         let edit = |start: usize, end: usize, new: &str, confidence: f32| Edit {
