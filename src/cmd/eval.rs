@@ -335,8 +335,9 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
                     .filter(|(i, _)| i % 2 == parity)
                     .map(|(_, c)| c)
                     .collect();
-                let (flagged, exact) = eval::tortured_scores(&detector, &decoder, &cases);
-                summary.tortured = Some((cases.len(), flagged, exact, skipped));
+                let (flagged, exact, suggested) =
+                    eval::tortured_scores(&detector, &decoder, &cases);
+                summary.tortured = Some((cases.len(), flagged, exact, skipped, suggested));
             }
             Err(e) => eprintln!("eval: skipping tortured phrases: {e}"),
         }
