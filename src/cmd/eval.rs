@@ -111,6 +111,19 @@ pub struct EvalArgs {
     /// choosing settings without looking at the test split).
     #[arg(long)]
     pub on_calibration: bool,
+    /// Cut every document after the sentence (or line) of its Nth word
+    /// before spinning: how the tool does on short texts (snippets,
+    /// paragraphs). 0: whole documents.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub first_words: usize,
+    /// Leave out each document's first line (a BBC article's headline,
+    /// which reads unlike its sentences) before anything else.
+    #[arg(long)]
+    pub no_headline: bool,
+    /// Use the shipped calibration instead of fitting one on the
+    /// calibration split: how the tool as shipped does on this kind of text.
+    #[arg(long)]
+    pub shipped_calibration: bool,
     /// Also print where the true originals rank among the candidates.
     #[arg(long)]
     pub diagnose: bool,
@@ -129,8 +142,17 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     let corpus = eval::load_corpus(&args.data.join("bbc")).map_err(|e| {
         anyhow::anyhow!("{}: {e} (the BBC corpus is needed)", args.data.join("bbc").display())
     })?;
+    let cut = |(name, text): &(String, String)| -> (String, String) {
+        let text = match text.split_once('\n') {
+            Some((_, body)) if args.no_headline => body.trim_start(),
+            _ => text,
+        };
+        let text =
+            if args.first_words > 0 { eval::first_words(text, args.first_words) } else { text };
+        (name.clone(), text.to_string())
+    };
     let take = |parity: usize| -> Vec<(String, String)> {
-        let it = corpus.iter().enumerate().filter(|(i, _)| i % 2 == parity).map(|(_, d)| d.clone());
+        let it = corpus.iter().enumerate().filter(|(i, _)| i % 2 == parity).map(|(_, d)| cut(d));
         if args.docs > 0 {
             it.take(args.docs).collect()
         } else {
@@ -292,7 +314,11 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     let detector = base.with_params(detect_params.clone());
     let t1 = Instant::now();
     let calib_det = eval::run_detect(&detector, &calib);
-    let cal = eval::fit_calibration(&calib, &calib_det, 0.995);
+    let cal = if args.shipped_calibration {
+        unspin::detect::Calibration::default()
+    } else {
+        eval::fit_calibration(&calib, &calib_det, 0.995)
+    };
     let test_det = eval::run_detect(&detector, &test);
     let size = |cases: &[eval::Case]| -> f32 {
         let bytes: usize = cases
