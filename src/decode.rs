@@ -132,6 +132,11 @@ pub struct Params {
     /// most about what it replaced, and a lone sentence gets a context.
     /// 0: the document without the sentence only.
     pub embed_sentence: u32,
+    /// Extra change cost (log10) of a document under
+    /// [`crate::detect::SHORT_DOC_WORDS`] words: this × (1 / words − 1 /
+    /// SHORT_DOC_WORDS), in both passes. With little context the model
+    /// misreads more of a short text's words. 0: none.
+    pub short_doc_cost: f32,
     /// Leave documents that do not read as English alone
     /// ([`crate::language`]): no spans, [`Analysis::not_english`] set.
     pub english_only: bool,
@@ -165,6 +170,7 @@ impl Default for Params {
             embed_center: 0.95,
             embed_sentence: 8,
             english_only: true,
+            short_doc_cost: 20.0,
         }
     }
 }
@@ -203,6 +209,7 @@ impl Params {
             weak_link_scale: 1.0,
             joint: false,
             embed_weight: 0.0,
+            short_doc_cost: 0.0,
             ..Params::default()
         }
     }
@@ -871,7 +878,27 @@ impl Decoder {
 
     /// [`analyze`](Decoder::analyze), spelling out the originals `which`.
     fn analyze_spelling(&self, text: &str, exclude: &[Range<usize>], which: Originals) -> Analysis {
-        let mut doc = self.prepare(text, exclude);
+        let doc = self.prepare(text, exclude);
+        // A short document: every change costs more.
+        let extra = self.params.short_doc_cost
+            * (1.0 / doc.words.max(1) as f32 - 1.0 / crate::detect::SHORT_DOC_WORDS).max(0.0);
+        let shorter;
+        let this = if extra > 0.0 {
+            let mut p = self.params.clone();
+            p.change_cost += extra;
+            p.heavy_change_cost = p.heavy_change_cost.map(|(r, c)| (r, c + extra));
+            p.short_doc_cost = 0.0;
+            shorter = self.clone().with_params(p);
+            &shorter
+        } else {
+            self
+        };
+        this.analyze_prepared(doc, which)
+    }
+
+    /// [`analyze_spelling`](Decoder::analyze_spelling) of a prepared
+    /// document, with this decoder's settings as they are.
+    fn analyze_prepared(&self, mut doc: Doc<'_>, which: Originals) -> Analysis {
         let Some(scale) = self.params.adaptive_rate else {
             let mut analysis = self.decode(&doc, which);
             analysis.tokens = std::mem::take(&mut doc.tokens);
@@ -2928,13 +2955,31 @@ mod tests {
     }
 
     #[test]
+    fn a_short_document_costs_more_to_change_and_a_long_one_nothing_more() {
+        // MILITARY has 61 words.
+        let free = restored(Params { short_doc_cost: 0.0, ..Params::restore() }, MILITARY);
+        assert!(free.contains("US or Russian jets"), "{free}");
+        let strict = restored(Params { short_doc_cost: 1000.0, ..Params::restore() }, MILITARY);
+        assert_eq!(strict, MILITARY);
+        // Four times as long, past 200 words: the same either way.
+        let long = [MILITARY; 4].join("\n\n");
+        let free = restored(Params { short_doc_cost: 0.0, ..Params::restore() }, &long);
+        let strict = restored(Params { short_doc_cost: 1000.0, ..Params::restore() }, &long);
+        assert!(free.contains("US or Russian jets"), "{free}");
+        assert_eq!(free, strict);
+    }
+
+    #[test]
     fn a_lone_sentence_has_only_its_own_words_as_context() {
         // Without the sentence's own words, the context is the document
         // without the sentence: nothing here, so the embedding term changes
         // nothing.
         let text = "Officials said US or Russian streams escorted the bombers and \
             had not crossed into allied airspace.";
-        let own = Params { embed_sentence: 0, ..Params::restore() };
+        // (Without the extra cost of a short document, which would leave
+        // this sentence of 16 words as it is.)
+        let base = Params { short_doc_cost: 0.0, ..Params::restore() };
+        let own = Params { embed_sentence: 0, ..base.clone() };
         let with = decoder(own.clone()).analyze(text, &[]);
         let without = decoder(Params { embed_weight: 0.0, ..own }).analyze(text, &[]);
         assert!(!with.spans.is_empty());
@@ -2944,9 +2989,10 @@ mod tests {
             let a = decoder(params).analyze(text, &[]);
             a.chosen().map(|s| s.original.clone()).collect::<Vec<_>>()
         };
-        assert!(!restored(Params { embed_weight: 0.0, ..Params::restore() })
-            .contains(&"jets".to_string()));
-        assert!(restored(Params::restore()).contains(&"jets".to_string()));
+        assert!(
+            !restored(Params { embed_weight: 0.0, ..base.clone() }).contains(&"jets".to_string())
+        );
+        assert!(restored(base).contains(&"jets".to_string()));
     }
 
     #[test]

@@ -87,6 +87,10 @@ pub struct EvalArgs {
     /// Restorer: factor on the channel weight of weak links only.
     #[arg(long)]
     pub weak_link_scale: Option<f32>,
+    /// Restorer: extra change cost of short documents, times (1/words −
+    /// 1/200) under 200 words (0: none).
+    #[arg(long)]
+    pub short_doc_cost: Option<f32>,
     /// Restorer: weight of the word-embedding context fit (0: off).
     #[arg(long)]
     pub embed_weight: Option<f32>,
@@ -229,6 +233,9 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(x) = args.embed_weight {
         params.embed_weight = x;
+    }
+    if let Some(x) = args.short_doc_cost {
+        params.short_doc_cost = x;
     }
     if let Some(x) = args.embed_refine {
         params.embed_refine = x;

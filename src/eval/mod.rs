@@ -853,7 +853,7 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         ));
     }
     out.push_str(&format!(
-        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{} ({} in the second pass, which fast-accepts n-grams of order {} and up), adaptive prior {:?}, second-pass change cost {}, document cache {}, weak links ×{}, {}. Detector: prior rate {}, change cost {}, candidates {}/{}, {}, adaptive prior {:?}{}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4} + {}/√words + {}·(1/words − 1/200) under 200 words, span confidence {:?}.\n",
+        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{} ({} in the second pass, which fast-accepts n-grams of order {} and up), adaptive prior {:?}, second-pass change cost {}, document cache {}, weak links ×{}, {}, change cost + {}·(1/words − 1/200) under 200 words. Detector: prior rate {}, change cost {}, candidates {}/{}, {}, adaptive prior {:?}{}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4} + {}/√words + {}·(1/words − 1/200) under 200 words, span confidence {:?}.\n",
         params.prior_rate,
         params.channel_scale,
         params.change_cost,
@@ -870,6 +870,7 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         params.cache_weight,
         params.weak_link_scale,
         embedding(params),
+        params.short_doc_cost,
         detect.prior_rate,
         detect.change_cost,
         detect.precheck_candidates,
