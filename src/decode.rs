@@ -70,6 +70,11 @@ pub struct Params {
     /// that a confidence reads as the chance that the edit restores the
     /// original exactly (`unspin eval --fit-confidence`).
     pub edit_confidence: [f32; 2],
+    /// How much less sure an edit of a short document is: this × (1 /
+    /// words − 1 / [`crate::detect::SHORT_DOC_WORDS`]) is added inside the
+    /// logistic of [`Params::edit_confidence`] under that many words
+    /// (fitted with it; negative).
+    pub edit_confidence_short: f32,
     /// Skip spans whose observed word forms n-grams of at least this order
     /// (3: trigrams, 2: bigrams) with its neighbours on both sides; 0 never.
     pub fast_accept_order: u8,
@@ -156,7 +161,8 @@ impl Default for Params {
             precheck_margin: 1.0,
             beam: 6,
             confidence_slope: 1.0,
-            edit_confidence: [0.580, -0.225],
+            edit_confidence: [0.535, -0.205],
+            edit_confidence_short: -10.3,
             fast_accept_order: 2,
             window_candidates: 6,
             lm_order: 3,
@@ -880,8 +886,7 @@ impl Decoder {
     fn analyze_spelling(&self, text: &str, exclude: &[Range<usize>], which: Originals) -> Analysis {
         let doc = self.prepare(text, exclude);
         // A short document: every change costs more.
-        let extra = self.params.short_doc_cost
-            * (1.0 / doc.words.max(1) as f32 - 1.0 / crate::detect::SHORT_DOC_WORDS).max(0.0);
+        let extra = self.params.short_doc_cost * shortness(doc.words);
         let shorter;
         let this = if extra > 0.0 {
             let mut p = self.params.clone();
@@ -2205,7 +2210,12 @@ impl Decoder {
             span.gain = gain;
             span.chosen = gain > 0.0;
             span.share = 1.0 / total;
-            span.confidence = edit_confidence(p.edit_confidence, span.share);
+            span.confidence = edit_confidence(
+                p.edit_confidence,
+                p.edit_confidence_short,
+                span.share,
+                analysis.words,
+            );
         }
         for a in arcs {
             let span = &mut analysis.spans[a.span_ix];
@@ -2750,10 +2760,16 @@ fn prune(states: &mut Vec<State>, beam: usize) {
 }
 
 /// 1 / (1 + 10^-x): a log10 odds as a probability.
-/// A replaced span's confidence from its share
-/// ([`Params::edit_confidence`]).
-pub fn edit_confidence([slope, bias]: [f32; 2], share: f32) -> f32 {
-    logistic(slope * log10_odds(share) + bias)
+/// A replaced span's confidence from its share, in a document of `words`
+/// words ([`Params::edit_confidence`], [`Params::edit_confidence_short`]).
+pub fn edit_confidence([slope, bias]: [f32; 2], short: f32, share: f32, words: usize) -> f32 {
+    logistic(slope * log10_odds(share) + bias + short * shortness(words))
+}
+
+/// How far under [`crate::detect::SHORT_DOC_WORDS`] words a document of
+/// `words` words is: 1 / words − 1 / SHORT_DOC_WORDS, or 0.
+pub fn shortness(words: usize) -> f32 {
+    (1.0 / words.max(1) as f32 - 1.0 / crate::detect::SHORT_DOC_WORDS).max(0.0)
 }
 
 /// log10(p / (1 − p)), p kept within 10⁻⁶ of 0 and 1.

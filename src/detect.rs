@@ -139,8 +139,9 @@ impl Calibration {
     /// the threshold, raised for short documents.
     pub fn threshold_at(&self, words: usize) -> f32 {
         let n = words.max(1) as f32;
-        let below = (1.0 / n - 1.0 / SHORT_DOC_WORDS).max(0.0);
-        self.threshold + self.short_doc_margin / n.sqrt() + self.short_doc_extra * below
+        self.threshold
+            + self.short_doc_margin / n.sqrt()
+            + self.short_doc_extra * crate::decode::shortness(words)
     }
 
     /// The confidence of a flagged span of gain `gain` (log10) in a

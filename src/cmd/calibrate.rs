@@ -286,13 +286,16 @@ fn fit_edit_confidence(
             .unzip()
     };
     let ((fit_c, fit_o), (test_c, test_o)) = (half(0), half(1));
-    let held = eval::fit_confidence(&eval::edit_outcomes(&fit_c, &fit_o));
+    let short = Params::restore().edit_confidence_short;
+    let held = eval::fit_confidence(&eval::edit_outcomes(&fit_c, &fit_o), short);
     let test = eval::edit_outcomes(&test_c, &test_o);
     // Of the held-out edits at least 0.9 sure by these weights, how many
     // are right: the figure a user of `--min-confidence 0.9` gets.
     let sure = |w: [f32; 2]| {
-        let kept: Vec<_> =
-            test.iter().filter(|e| unspin::decode::edit_confidence(w, e.share) >= 0.9).collect();
+        let kept: Vec<_> = test
+            .iter()
+            .filter(|e| unspin::decode::edit_confidence(w, short, e.share, e.words) >= 0.9)
+            .collect();
         let right = kept.iter().filter(|e| e.right).count();
         format!(
             "{} edits, {:.1}% right",
@@ -307,7 +310,7 @@ fn fit_edit_confidence(
         sure(held),
         sure(Params::restore().edit_confidence)
     );
-    let [slope, bias] = eval::fit_confidence(&all);
+    let [slope, bias] = eval::fit_confidence(&all, short);
     let usable = slope.is_finite() && slope > 0.0 && slope <= 100.0 && bias.abs() <= 100.0;
     if !usable {
         eprintln!(

@@ -340,13 +340,25 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
         t1.elapsed().as_secs_f32()
     );
     if args.fit_confidence {
-        let edits = eval::edit_outcomes(&calib, &eval::run(&decoder, &calib));
-        let w = eval::fit_confidence(&edits);
+        // The calibration split's documents whole and cut short, so that
+        // the weight of a short document is fitted too.
+        let mut cases = calib.clone();
+        for n in [25, 50, 100] {
+            let cut: Vec<(String, String)> = calib_docs
+                .iter()
+                .map(|(name, text)| (name.clone(), eval::first_words(text, n).to_string()))
+                .collect();
+            cases.extend(eval::prepare(&cut, &spinner, &args.rates, args.seed ^ n as u64));
+        }
+        let edits = eval::edit_outcomes(&cases, &eval::run(&decoder, &cases));
+        let w = eval::fit_confidence_with_length(&edits);
         let right = edits.iter().filter(|e| e.right).count();
         eprintln!(
-            "eval: confidence fitted on {} edits ({right} right): edit_confidence [{:.3}, {:.3}]",
+            "eval: confidence fitted on {} edits ({right} right) in whole documents and their \
+             first 25, 50 and 100 words: edit_confidence [{:.3}, {:.3}], edit_confidence_short {:.3}",
             edits.len(),
             w[0],
+            w[2],
             w[1]
         );
     }

@@ -262,6 +262,8 @@ pub struct EditOutcome {
     pub share: f32,
     /// It restores a swap exactly (an edit of clean text never does).
     pub right: bool,
+    /// Words of its document.
+    pub words: usize,
 }
 
 /// Every edit of the restorer's `outcomes` over `cases` (each spun version
@@ -277,7 +279,7 @@ pub fn edit_outcomes(cases: &[Case], outcomes: &[CaseOutcome]) -> Vec<EditOutcom
                         && e.new.to_lowercase() == s.original.to_lowercase()
                 })
             });
-            out.push(EditOutcome { confidence: e.confidence, share, right });
+            out.push(EditOutcome { confidence: e.confidence, share, right, words: o.words });
         }
     };
     for (c, o) in cases.iter().zip(outcomes) {
@@ -290,13 +292,36 @@ pub fn edit_outcomes(cases: &[Case], outcomes: &[CaseOutcome]) -> Vec<EditOutcom
 }
 
 /// Platt scaling (base 10): the (slope, bias) of logistic(slope · log10
-/// odds(share) + bias) that best predicts (maximum likelihood) whether an
-/// edit is right: the weights of
-/// [`crate::decode::Params::edit_confidence`].
-pub fn fit_confidence(edits: &[EditOutcome]) -> [f32; 2] {
-    let rows: Vec<([f64; 2], bool)> =
-        edits.iter().map(|e| ([crate::decode::log10_odds(e.share) as f64, 1.0], e.right)).collect();
-    fit_logistic(&rows, [1.0, 0.0]).map(|w| w as f32)
+/// odds(share) + bias + `short` · shortness(words)) that best predicts
+/// (maximum likelihood) whether an edit is right: the weights of
+/// [`crate::decode::Params::edit_confidence`], with the short-document
+/// weight given ([`crate::decode::Params::edit_confidence_short`]).
+pub fn fit_confidence(edits: &[EditOutcome], short: f32) -> [f32; 2] {
+    let rows: Vec<([f64; 2], f64, bool)> = edits
+        .iter()
+        .map(|e| {
+            let x = [crate::decode::log10_odds(e.share) as f64, 1.0];
+            (x, (short * crate::decode::shortness(e.words)) as f64, e.right)
+        })
+        .collect();
+    fit_logistic_offset(&rows, [1.0, 0.0]).map(|w| w as f32)
+}
+
+/// All three weights of the restorer's confidence at once: (slope,
+/// short-document weight, bias), for edits of documents of every length.
+pub fn fit_confidence_with_length(edits: &[EditOutcome]) -> [f32; 3] {
+    let rows: Vec<([f64; 3], bool)> = edits
+        .iter()
+        .map(|e| {
+            let x = [
+                crate::decode::log10_odds(e.share) as f64,
+                crate::decode::shortness(e.words) as f64,
+                1.0,
+            ];
+            (x, e.right)
+        })
+        .collect();
+    fit_logistic(&rows, [1.0, 0.0, 0.0]).map(|w| w as f32)
 }
 
 /// Logistic regression, base 10: the weights w of P(y) = logistic(w · x)
@@ -305,15 +330,27 @@ pub fn fit_confidence(edits: &[EditOutcome]) -> [f32; 2] {
 /// do not bound the weights (say, no row is true), they stop where the
 /// gain in likelihood runs out, finite.
 pub fn fit_logistic<const N: usize>(rows: &[([f64; N], bool)], start: [f64; N]) -> [f64; N] {
+    let rows: Vec<([f64; N], f64, bool)> = rows.iter().map(|&(x, y)| (x, 0.0, y)).collect();
+    fit_logistic_offset(&rows, start)
+}
+
+/// [`fit_logistic`] with a fixed offset added to each row's w · x: rows
+/// of (x, offset, y).
+pub fn fit_logistic_offset<const N: usize>(
+    rows: &[([f64; N], f64, bool)],
+    start: [f64; N],
+) -> [f64; N] {
     let ln10 = std::f64::consts::LN_10;
-    let z = |w: &[f64; N], x: &[f64; N]| ln10 * (0..N).map(|i| w[i] * x[i]).sum::<f64>();
+    let z = |w: &[f64; N], x: &[f64; N], offset: f64| {
+        ln10 * ((0..N).map(|i| w[i] * x[i]).sum::<f64>() + offset)
+    };
     // The log-likelihood, in a form that neither overflows nor takes the
     // logarithm of 0: log p = −log(1 + e^−z), log(1 − p) = −log(1 + e^z).
     let softplus = |z: f64| if z > 0.0 { z + (-z).exp().ln_1p() } else { z.exp().ln_1p() };
     let likelihood = |w: &[f64; N]| -> f64 {
         rows.iter()
-            .map(|(x, y)| {
-                let z = z(w, x);
+            .map(|(x, offset, y)| {
+                let z = z(w, x, *offset);
                 -(if *y { softplus(-z) } else { softplus(z) })
             })
             .sum()
@@ -323,8 +360,8 @@ pub fn fit_logistic<const N: usize>(rows: &[([f64; N], bool)], start: [f64; N]) 
     for _ in 0..100 {
         let mut g = [0.0f64; N];
         let mut h = [[0.0f64; N]; N];
-        for (x, y) in rows {
-            let p = 1.0 / (1.0 + (-z(&w, x)).exp());
+        for (x, offset, y) in rows {
+            let p = 1.0 / (1.0 + (-z(&w, x, *offset)).exp());
             let r = if *y { 1.0 } else { 0.0 } - p;
             for i in 0..N {
                 g[i] += r * ln10 * x[i];
@@ -1003,10 +1040,10 @@ mod tests {
         let mut out = Vec::new();
         for k in 1..40 {
             let share = k as f32 / 40.0;
-            let p = crate::decode::edit_confidence([slope, bias], share);
+            let p = crate::decode::edit_confidence([slope, bias], 0.0, share, 400);
             let right = (p * 1000.0).round() as usize;
             for i in 0..1000 {
-                out.push(EditOutcome { confidence: share, share, right: i < right });
+                out.push(EditOutcome { confidence: share, share, right: i < right, words: 400 });
             }
         }
         out
@@ -1015,7 +1052,7 @@ mod tests {
     #[test]
     fn the_confidence_fit_recovers_the_weights_that_made_the_edits() {
         for (slope, bias) in [(0.58f32, -0.22f32), (1.0, 0.0), (2.5, 0.7)] {
-            let [a, b] = fit_confidence(&edits_from(slope, bias));
+            let [a, b] = fit_confidence(&edits_from(slope, bias), -5.0);
             assert!((a - slope).abs() < 0.01 && (b - bias).abs() < 0.01, "{a} {b}");
         }
     }
@@ -1138,11 +1175,16 @@ mod tests {
         // No right edit: the likelihood rises without bound as the bias
         // falls, so the weights only have to stay finite and say "unsure".
         let edits: Vec<EditOutcome> = (1..100)
-            .map(|k| EditOutcome { confidence: 0.5, share: k as f32 / 100.0, right: false })
+            .map(|k| EditOutcome {
+                confidence: 0.5,
+                share: k as f32 / 100.0,
+                right: false,
+                words: 400,
+            })
             .collect();
-        let w = fit_confidence(&edits);
+        let w = fit_confidence(&edits, 0.0);
         assert!(w.iter().all(|v| v.is_finite()), "{w:?}");
-        assert!(crate::decode::edit_confidence(w, 0.9) < 0.1, "{w:?}");
+        assert!(crate::decode::edit_confidence(w, 0.0, 0.9, 400) < 0.1, "{w:?}");
     }
 
     #[test]
