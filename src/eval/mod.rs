@@ -1088,13 +1088,18 @@ mod tests {
         assert!(solve([[1.0, 2.0], [2.0, 4.0]], [1.0, 2.0]).is_none());
     }
 
-    #[test]
-    fn a_flagged_span_is_spun_when_it_overlaps_a_swap() {
-        let doc = SpunDoc {
+    /// "one two three four" with "two" swapped for "dos".
+    fn one_swap() -> SpunDoc {
+        SpunDoc {
             text: "one dos three four".into(),
             swaps: vec![Swap { start: 4, end: 7, original: "two".into(), original_words: 1 }],
             words: 4,
-        };
+        }
+    }
+
+    #[test]
+    fn a_flagged_span_is_spun_when_it_overlaps_a_swap() {
+        let doc = one_swap();
         let flagged = vec![(0, 7, 2.0), (14, 18, 1.0)];
         let o = Outcome { words: 4, raw_rate: 0.3, flagged: flagged.clone(), ..Default::default() };
         let clean = Outcome { words: 4, flagged, ..Default::default() };
@@ -1191,11 +1196,7 @@ mod tests {
     fn counts_at_a_confidence_leave_out_the_unsure_edits() {
         // "one two three four": "two" was swapped for "dos", restored
         // at 0.9; "four" was never swapped, changed at 0.4.
-        let doc = SpunDoc {
-            text: "one dos three four".into(),
-            swaps: vec![Swap { start: 4, end: 7, original: "two".into(), original_words: 1 }],
-            words: 4,
-        };
+        let doc = one_swap();
         let edit = |start: usize, end: usize, new: &str, confidence: f32| Edit {
             start,
             end,
