@@ -16,7 +16,10 @@
 //! below the shipped one must also keep to that on the spun copies'
 //! untouched words. With the embedded model a lower cost is seldom taken;
 //! with a model that knows the kind of text better (`lm build --mix-with`)
-//! it can be.
+//! it can be. The restorer's confidence and the weights of a flagged span's
+//! confidence are refitted on the same documents, and the threshold's extra
+//! for short texts on the documents cut short, as `eval` fits the shipped
+//! ones.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -55,7 +58,8 @@ on half of them, reports how well that separates the other half (on
 stderr), then fits again on all of them and writes the result. It also
 picks the restorer's change cost: the lowest that changes at most 0.8%
 of the words of half of the clean documents, and shows what it costs in
-restorations on the other half.
+restorations on the other half; and it refits the restorer's confidence
+(the chance that an edit is right) to the edits it makes in them.
 
   unspin restore --calibration forum.cal.json post.txt
 
