@@ -85,6 +85,7 @@ fn calibrate_writes_a_file_that_score_uses() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     // The first 22 documents only.
     assert!(stderr.contains("held-out check on 11 of 22 documents"), "{stderr}");
+    assert!(stderr.contains("cut to their first 25 / 50 / 100 / 200 words"), "{stderr}");
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cal).unwrap()).unwrap();
     assert_eq!(file["format"], "unspin-calibration/1");

@@ -194,6 +194,18 @@ pub fn run(global: &Global, args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         100.0 * summary.clean_flagged,
         100.0 * shipped.clean_flagged
     );
+    let short_fit = eval::short_flagged(&test_out, &held);
+    let short_shipped = eval::short_flagged(&test_out, &Calibration::default());
+    let shares = |v: &[(usize, f32)]| {
+        v.iter().map(|(_, f)| format!("{:.1}%", 100.0 * f)).collect::<Vec<_>>().join(" / ")
+    };
+    let lengths: Vec<String> = short_fit.iter().map(|(n, _)| n.to_string()).collect();
+    eprintln!(
+        "  the same cut to their first {} words: {} with this fit, {} with the shipped calibration",
+        lengths.join(" / "),
+        shares(&short_fit),
+        shares(&short_shipped)
+    );
     for (rate, auc) in &summary.auc {
         eprintln!("  ROC AUC, clean vs spun at {:.0}%: {auc:.4}", 100.0 * rate);
     }

@@ -537,6 +537,23 @@ pub fn fit_calibration(
     cal
 }
 
+/// For each of [`SHORT_LENGTHS`], the share of the clean texts cut to that
+/// length ([`CaseOutcome::short`]) that `cal` does not label clean: (length,
+/// share). Empty when the outcomes have no cuts.
+pub fn short_flagged(outcomes: &[CaseOutcome], cal: &Calibration) -> Vec<(usize, f32)> {
+    SHORT_LENGTHS
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &n)| {
+            let cuts: Vec<&Outcome> = outcomes.iter().filter_map(|o| o.short.get(k)).collect();
+            let rate =
+                |o: &Outcome| (cal.rate_slope * o.raw_rate + cal.rate_intercept).clamp(0.0, 1.0);
+            let over = cuts.iter().filter(|o| o.words > 0 && rate(o) >= cal.threshold_at(o.words));
+            (!cuts.is_empty()).then(|| (n, over.count() as f32 / cuts.len() as f32))
+        })
+        .collect()
+}
+
 /// The tortured-phrase test: pairs set in neutral sentences.
 #[derive(Clone, Debug)]
 pub struct TorturedCase {
