@@ -182,6 +182,10 @@ impl Default for Calibration {
 /// 1 / sqrt(words) margin gives ([`Calibration::short_doc_extra`]).
 pub const SHORT_DOC_WORDS: f32 = 200.0;
 
+/// The calibrations built into the binary: (name, JSON).
+pub const BUILT_IN: &[(&str, &str)] =
+    &[("science", include_str!("../lexicon/calibration/science.cal.json"))];
+
 /// The `format` field of a saved calibration.
 pub const CALIBRATION_FORMAT: &str = "unspin-calibration/1";
 
@@ -224,6 +228,16 @@ impl CalibrationFile {
     pub fn restore_params(&self) -> Params {
         let p = restore_params(self.restore_change_cost);
         Params { edit_confidence: self.restore_edit_confidence.unwrap_or(p.edit_confidence), ..p }
+    }
+
+    /// A calibration built into the binary, by name (None for another
+    /// name): `science`, fitted by `scripts/calibration/science` on the
+    /// prose of scientific software manuals (see `lexicon/README.md`).
+    pub fn built_in(name: &str) -> Option<crate::Result<CalibrationFile>> {
+        BUILT_IN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, text)| CalibrationFile::parse(&format!("built-in calibration {n}"), text))
     }
 
     /// Parses and checks a saved calibration; `name` is used in messages.
@@ -483,6 +497,16 @@ mod tests {
             let e = CalibrationFile::parse("x.json", &value.to_string()).unwrap_err();
             assert!(e.to_string().contains("restore_edit_confidence"), "{e}");
         }
+    }
+
+    #[test]
+    fn the_built_in_science_calibration_parses_and_others_are_unknown() {
+        let f = CalibrationFile::built_in("science").expect("built in").expect("parses");
+        assert_eq!(f.lm, "embedded");
+        assert_eq!(f.lexicon, crate::Lexicon::embedded().content_hash());
+        // Scientific prose reads as more spun to the model than news.
+        assert!(f.calibration.threshold > Calibration::default().threshold, "{f:?}");
+        assert!(CalibrationFile::built_in("news.cal.json").is_none());
     }
 
     #[test]

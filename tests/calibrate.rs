@@ -322,3 +322,38 @@ fn restore_takes_the_confidence_of_a_calibration() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["edits"].as_array().unwrap().len(), 0, "{v}");
 }
+
+#[test]
+fn the_built_in_science_calibration_is_used_by_name_unless_a_file_has_it() {
+    // By name: no warning (it was fitted with the embedded lexicon and
+    // model), and a text that the news calibration calls spun is scored.
+    let out = unspin()
+        .args(["score", "--format", "json", "--calibration", "science", "examples/spun-news.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let science = v["spin_rate"].as_f64().unwrap();
+    let out =
+        unspin().args(["score", "--format", "json", "examples/spun-news.txt"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The science line reads the same evidence as less spun.
+    assert!(science < v["spin_rate"].as_f64().unwrap(), "{science} {v}");
+    // restore takes it too.
+    unspin()
+        .args(["restore", "--calibration", "science", "examples/spun-news.txt"])
+        .assert()
+        .success();
+    // A file of that name comes first.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("science"), "not json").unwrap();
+    let out = unspin()
+        .current_dir(tmp.path())
+        .args(["score", "--calibration", "science", "-"])
+        .write_stdin("Some text.")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a calibration file"));
+}

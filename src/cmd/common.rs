@@ -74,15 +74,26 @@ pub fn scorer(global: &Global) -> anyhow::Result<Scorer> {
     Ok(Scorer::new(decoder(global)?))
 }
 
-/// Reads a calibration saved by `unspin calibrate`, warning when it was
-/// fitted with another lexicon or language model.
+/// Reads a calibration saved by `unspin calibrate`, or a built-in one by
+/// name ([`unspin::detect::CalibrationFile::built_in`]) when no file of
+/// that name exists, warning when it was fitted with another lexicon or
+/// language model.
 pub fn load_calibration(
     path: &std::path::Path,
     lexicon_hash: &str,
     lm: &str,
 ) -> anyhow::Result<unspin::detect::CalibrationFile> {
-    let text = std::fs::read_to_string(path).map_err(|e| unspin::Error::io(path, e))?;
-    let file = unspin::detect::CalibrationFile::parse(&path.display().to_string(), &text)?;
+    let built_in = path
+        .to_str()
+        .filter(|_| !path.exists())
+        .and_then(unspin::detect::CalibrationFile::built_in);
+    let file = match built_in {
+        Some(file) => file?,
+        None => {
+            let text = std::fs::read_to_string(path).map_err(|e| unspin::Error::io(path, e))?;
+            unspin::detect::CalibrationFile::parse(&path.display().to_string(), &text)?
+        }
+    };
     if file.lexicon != lexicon_hash || file.lm != lm {
         eprintln!(
             "unspin: warning: {} was fitted with lexicon {} and language model {}, not {} and {}; its rates may be off (run `unspin calibrate` again)",

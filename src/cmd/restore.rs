@@ -50,8 +50,9 @@ pub struct RestoreArgs {
     /// Use the restorer's change cost and confidence from this calibration
     /// (from `unspin calibrate`), fitted so that clean text of that kind
     /// keeps its words and a confidence stays the chance of being right:
-    /// the shipped ones are set for modern news.
-    #[arg(long, value_name = "FILE")]
+    /// the shipped ones are set for modern news. `science` (when no such
+    /// file exists) is a built-in one for scientific prose.
+    #[arg(long, value_name = "FILE|science")]
     pub calibration: Option<PathBuf>,
     /// Colour in the diff view.
     #[arg(long, value_enum, default_value_t = Color::Auto)]

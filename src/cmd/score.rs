@@ -24,6 +24,7 @@ use crate::cmd::common::{InputArgs, Progress};
   unspin score crawl.warc.wet.gz -j 8 --format jsonl
   unspin score draft.txt --fail-on light   # exit 1 if it reads as spun
   unspin score --calibration forum.cal.json posts/   # fitted by `unspin calibrate`
+  unspin score --calibration science papers/         # built in, for scientific prose
 
 A flagged span's percentage is the chance that it was spun, given how
 much better its original reads and how spun the whole document reads
@@ -44,8 +45,9 @@ pub struct ScoreArgs {
     pub fail_on: Option<FailOn>,
     /// Use this calibration (from `unspin calibrate`) instead of the
     /// shipped one, which is fitted on modern news: other writing, such as
-    /// older or literary English, can read as spun to it.
-    #[arg(long, value_name = "FILE")]
+    /// older or literary English, can read as spun to it. `science` (when
+    /// no such file exists) is a built-in one for scientific prose.
+    #[arg(long, value_name = "FILE|science")]
     pub calibration: Option<std::path::PathBuf>,
     /// How many spans the text summary and top_spans show.
     #[arg(long, default_value_t = 5)]
