@@ -2196,11 +2196,21 @@ impl Decoder {
             // readings in this context: the observed words and every
             // candidate weighed, each by its window and channel (log10,
             // relative to the chosen one's).
+            // Where the chosen path kept the two words before the span, a
+            // candidate's first word was scored in that very context by
+            // the pre-check (`Prepared::first`): the same sum, one lookup
+            // fewer.
+            let kept_before = sentence.before(a.first, bos) == (w2, w1);
+            let no_probe = BigramMemo::default();
             let mut total = 1.0 + 10f32.powf(-gain);
             for (k, o) in a.cands(cands).iter().enumerate() {
                 if k != cand {
-                    let s = self.window(w2, w1, o.ids, after, cand_cache, &mut end) + o.channel;
-                    total += 10f32.powf(s - chosen_score);
+                    let window = if kept_before && !o.ids.is_empty() {
+                        self.window_rest(o.first, w1, o.ids, after, cand_cache, &no_probe, &mut end)
+                    } else {
+                        self.window(w2, w1, o.ids, after, cand_cache, &mut end)
+                    };
+                    total += 10f32.powf(window + o.channel - chosen_score);
                 }
             }
             let span = &mut analysis.spans[a.span_ix];
