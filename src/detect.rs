@@ -69,14 +69,19 @@ pub struct FlaggedSpan {
 
 impl FlaggedSpan {
     /// The flagged span for the decoder's span `s` of `text`, whose
-    /// original is `original`, in a document of spin rate `rate`.
-    fn new(text: &str, s: &Span, original: String, c: &Calibration, rate: f32) -> FlaggedSpan {
+    /// original is `original`, in a document whose rate's part of the
+    /// confidence is `doc_term` ([`Calibration::span_confidence`]; the sum
+    /// in the order it always had, so reports do not change in the last
+    /// digit).
+    fn new(text: &str, s: &Span, original: String, c: &Calibration, doc_term: f32) -> FlaggedSpan {
         FlaggedSpan {
             start: s.start,
             end: s.end,
             text: text[s.start..s.end].to_string(),
             original,
-            confidence: c.span_confidence(s.gain, rate),
+            confidence: crate::decode::logistic(
+                c.span_confidence[0] * s.gain + doc_term + c.span_confidence[2],
+            ),
             gain: s.gain,
         }
     }
@@ -148,9 +153,14 @@ impl Calibration {
     /// document of spin rate `rate` ([`Calibration::span_confidence`]; the
     /// rate is read as at least 0.5% and at most 90%).
     pub fn span_confidence(&self, gain: f32, rate: f32) -> f32 {
-        let [g, r, b] = self.span_confidence;
-        let odds = crate::decode::log10_odds(rate.clamp(0.005, 0.9));
-        crate::decode::logistic(g * gain + r * odds + b)
+        let [g, _, b] = self.span_confidence;
+        crate::decode::logistic(g * gain + self.span_doc_term(rate) + b)
+    }
+
+    /// The rate's part of a span's confidence, the same for every span of
+    /// a document of spin rate `rate` (computed once per document).
+    fn span_doc_term(&self, rate: f32) -> f32 {
+        self.span_confidence[1] * crate::decode::log10_odds(rate.clamp(0.005, 0.9))
     }
 }
 
@@ -359,9 +369,10 @@ impl Scorer {
         // Counted first: collected from a filter, the vector would grow.
         let mut spans = Vec::with_capacity(analysis.chosen().count());
         let c = &self.calibration;
+        let doc_term = c.span_doc_term(spin_rate);
         spans.extend(analysis.spans.iter_mut().filter(|s| s.chosen).map(|s| {
             let original = std::mem::take(&mut s.original);
-            FlaggedSpan::new(text, s, original, c, spin_rate)
+            FlaggedSpan::new(text, s, original, c, doc_term)
         }));
         crate::decode::recycle_spans(analysis.spans);
         Report { words: analysis.words, spans, spin_rate, score, label }
@@ -380,9 +391,10 @@ impl Scorer {
     pub fn report(&self, text: &str, analysis: &Analysis) -> Report {
         let (spin_rate, score, label) = self.verdict(analysis);
         let c = &self.calibration;
+        let doc_term = c.span_doc_term(spin_rate);
         let spans = analysis
             .chosen()
-            .map(|s| FlaggedSpan::new(text, s, s.original.clone(), c, spin_rate))
+            .map(|s| FlaggedSpan::new(text, s, s.original.clone(), c, doc_term))
             .collect();
         Report { words: analysis.words, spans, spin_rate, score, label }
     }
