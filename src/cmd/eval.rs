@@ -132,10 +132,11 @@ pub struct EvalArgs {
     #[arg(long)]
     pub diagnose: bool,
 
-    /// Fit the restorer's confidence (`Params::edit_confidence`, Platt
-    /// scaling of each edit's share of its span's readings) to the
-    /// calibration split's edits at every rate and on clean text, and print
-    /// the weights.
+    /// Fit the restorer's confidence (`Params::edit_confidence` and
+    /// `edit_confidence_short`: Platt scaling of each edit's share of its
+    /// span's readings, with a term for short documents) to the
+    /// calibration split's edits, its documents whole and cut to 25, 50
+    /// and 100 words, at every rate and on clean text; print the weights.
     #[arg(long)]
     pub fit_confidence: bool,
 }
