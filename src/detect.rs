@@ -140,6 +140,35 @@ fn shipped_span_confidence() -> [f32; 3] {
 }
 
 impl Calibration {
+    /// The spin rate of raw evidence `raw` ([`Scorer::raw_rate`]) in a
+    /// document of `words` words (0 for none).
+    pub fn spin_rate(&self, raw: f32, words: usize) -> f32 {
+        if words == 0 {
+            return 0.0;
+        }
+        (self.rate_slope * raw + self.rate_intercept).clamp(0.0, 1.0)
+    }
+
+    /// The spin rate, score and label of raw evidence `raw` in a document
+    /// of `words` words.
+    pub fn verdict(&self, raw: f32, words: usize) -> (f32, f32, Label) {
+        let spin_rate = self.spin_rate(raw, words);
+        let score = if words == 0 {
+            0.0
+        } else {
+            let t = self.threshold_at(words);
+            1.0 / (1.0 + (-self.score_slope * (spin_rate - t)).exp())
+        };
+        let label = if score < 0.5 {
+            Label::Clean
+        } else if spin_rate >= self.heavy_rate {
+            Label::Heavy
+        } else {
+            Label::Light
+        };
+        (spin_rate, score, label)
+    }
+
     /// The spin rate at which a document of `words` words scores 0.5:
     /// the threshold, raised for short documents.
     pub fn threshold_at(&self, words: usize) -> f32 {
@@ -404,27 +433,7 @@ impl Scorer {
         if analysis.not_english {
             return (0.0, 0.0, Label::NotEnglish);
         }
-        let c = &self.calibration;
-        let raw = Scorer::raw_rate(analysis);
-        let spin_rate = if analysis.words == 0 {
-            0.0
-        } else {
-            (c.rate_slope * raw + c.rate_intercept).clamp(0.0, 1.0)
-        };
-        let score = if analysis.words == 0 {
-            0.0
-        } else {
-            let t = c.threshold_at(analysis.words);
-            1.0 / (1.0 + (-c.score_slope * (spin_rate - t)).exp())
-        };
-        let label = if score < 0.5 {
-            Label::Clean
-        } else if spin_rate >= c.heavy_rate {
-            Label::Heavy
-        } else {
-            Label::Light
-        };
-        (spin_rate, score, label)
+        self.calibration.verdict(Scorer::raw_rate(analysis), analysis.words)
     }
 }
 

@@ -426,11 +426,7 @@ pub fn span_rows(
 ) -> Vec<([f64; 3], bool)> {
     let mut rows = Vec::new();
     let mut add = |o: &Outcome, doc: Option<&SpunDoc>| {
-        let rate = if o.words == 0 {
-            0.0
-        } else {
-            (cal.rate_slope * o.raw_rate + cal.rate_intercept).clamp(0.0, 1.0)
-        };
+        let rate = cal.spin_rate(o.raw_rate, o.words);
         let odds = crate::decode::log10_odds(rate.clamp(0.005, 0.9)) as f64;
         for &(start, end, gain) in &o.flagged {
             let spun = doc.is_some_and(|d| d.swaps.iter().any(|s| s.start < end && start < s.end));
@@ -502,7 +498,8 @@ pub fn fit_calibration(
     // of whole documents by score barely changes (keeping all but 0.5% of
     // the cuts, or moving documents up to 300 words, cost the AUC at 5%
     // 0.01 to 0.014 on the calibration split; this costs 0.002).
-    let rate = |o: &Outcome| (slope * o.raw_rate + intercept).clamp(0.0, 1.0);
+    let line = cal.clone();
+    let rate = |o: &Outcome| line.spin_rate(o.raw_rate, o.words);
     let quantile = |mut v: Vec<f32>| -> f32 {
         v.sort_by(f32::total_cmp);
         let k = ((v.len() as f32 * clean_quantile) as usize).min(v.len().saturating_sub(1));
@@ -560,9 +557,9 @@ pub fn short_flagged(outcomes: &[CaseOutcome], cal: &Calibration) -> Vec<(usize,
         .enumerate()
         .filter_map(|(k, &n)| {
             let cuts: Vec<&Outcome> = outcomes.iter().filter_map(|o| o.short.get(k)).collect();
-            let rate =
-                |o: &Outcome| (cal.rate_slope * o.raw_rate + cal.rate_intercept).clamp(0.0, 1.0);
-            let over = cuts.iter().filter(|o| o.words > 0 && rate(o) >= cal.threshold_at(o.words));
+            let over = cuts.iter().filter(|o| {
+                o.words > 0 && cal.spin_rate(o.raw_rate, o.words) >= cal.threshold_at(o.words)
+            });
             (!cuts.is_empty()).then(|| (n, over.count() as f32 / cuts.len() as f32))
         })
         .collect()
@@ -699,24 +696,7 @@ pub fn summarize(
     rates: &[f32],
 ) -> Summary {
     let mut s = Summary { test_docs: cases.len(), ..Default::default() };
-    let report = |o: &Outcome| {
-        let rate = if o.words == 0 {
-            0.0
-        } else {
-            (cal.rate_slope * o.raw_rate + cal.rate_intercept).clamp(0.0, 1.0)
-        };
-        let t = cal.threshold_at(o.words);
-        let score =
-            if o.words == 0 { 0.0 } else { 1.0 / (1.0 + (-cal.score_slope * (rate - t)).exp()) };
-        let label = if score < 0.5 {
-            Label::Clean
-        } else if rate >= cal.heavy_rate {
-            Label::Heavy
-        } else {
-            Label::Light
-        };
-        (rate, score, label)
-    };
+    let report = |o: &Outcome| cal.verdict(o.raw_rate, o.words);
     let clean: Vec<(f32, f32, Label)> = detected.iter().map(|o| report(&o.clean)).collect();
     let clean_scores: Vec<f32> = clean.iter().map(|c| c.1).collect();
     s.clean_flagged =
@@ -1188,7 +1168,7 @@ mod tests {
             .collect();
         let cal = fit_calibration(&cases, &outcomes, 0.995);
         assert!(cal.short_doc_extra > 0.0, "{cal:?}");
-        let rate = |o: &Outcome| (cal.rate_slope * o.raw_rate + cal.rate_intercept).clamp(0.0, 1.0);
+        let rate = |o: &Outcome| cal.spin_rate(o.raw_rate, o.words);
         let flagged = |pick: &dyn Fn(&CaseOutcome) -> &Outcome| {
             outcomes.iter().map(pick).filter(|o| rate(o) >= cal.threshold_at(o.words)).count()
         };
@@ -1206,7 +1186,7 @@ mod tests {
         // Three such cuts, more than the 1% (2 of 200) a length may have.
         let mut odd = outcomes.clone();
         for (i, o) in odd.iter_mut().enumerate() {
-            let rate = if matches!(i, 7 | 8 | 9) { 0.5 } else { 0.0 };
+            let rate = if (7..=9).contains(&i) { 0.5 } else { 0.0 };
             o.short.push(outcome(rate, 199));
         }
         let with_odd = fit_calibration(&cases, &odd, 0.995);
