@@ -170,16 +170,8 @@ pub fn run(global: &Global, args: CalibrateArgs) -> anyhow::Result<ExitCode> {
 
     // Held-out check: fit on the even-numbered documents, measure on the
     // odd-numbered ones, as `unspin eval` does with the news corpus.
-    let half = |parity: usize| {
-        let keep = |i: usize| i % 2 == parity;
-        let c: Vec<_> =
-            cases.iter().enumerate().filter(|(i, _)| keep(*i)).map(|(_, c)| c.clone()).collect();
-        let o: Vec<_> =
-            outcomes.iter().enumerate().filter(|(i, _)| keep(*i)).map(|(_, o)| o.clone()).collect();
-        (c, o)
-    };
-    let (fit_cases, fit_out) = half(0);
-    let (test_cases, test_out) = half(1);
+    let (fit_cases, fit_out) = half(&cases, &outcomes, 0);
+    let (test_cases, test_out) = half(&cases, &outcomes, 1);
     let held = eval::fit_calibration(&fit_cases, &fit_out, args.clean_quantile);
     let summary = eval::summarize(&test_cases, &test_out, &test_out, &held, &args.rates);
     let shipped =
@@ -292,16 +284,7 @@ fn fit_edit_confidence(
         );
         return None;
     }
-    let half = |parity: usize| -> (Vec<eval::Case>, Vec<eval::CaseOutcome>) {
-        cases
-            .iter()
-            .zip(&out)
-            .enumerate()
-            .filter(|(i, _)| i % 2 == parity)
-            .map(|(_, (c, o))| (c.clone(), o.clone()))
-            .unzip()
-    };
-    let ((fit_c, fit_o), (test_c, test_o)) = (half(0), half(1));
+    let ((fit_c, fit_o), (test_c, test_o)) = (half(cases, &out, 0), half(cases, &out, 1));
     let short = Params::restore().edit_confidence_short;
     let held = eval::fit_confidence(&eval::edit_outcomes(&fit_c, &fit_o), short);
     let test = eval::edit_outcomes(&test_c, &test_o);
@@ -335,6 +318,22 @@ fn fit_edit_confidence(
         );
     }
     usable.then_some([slope, bias])
+}
+
+/// The documents of `cases` whose index has `parity` (0 or 1), with their
+/// outcomes: the halves of a held-out check.
+fn half(
+    cases: &[eval::Case],
+    outcomes: &[eval::CaseOutcome],
+    parity: usize,
+) -> (Vec<eval::Case>, Vec<eval::CaseOutcome>) {
+    cases
+        .iter()
+        .zip(outcomes)
+        .enumerate()
+        .filter(|(i, _)| i % 2 == parity)
+        .map(|(_, (c, o))| (c.clone(), o.clone()))
+        .unzip()
 }
 
 /// Edits of each kind (right and wrong) that fitting the restorer's
