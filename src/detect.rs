@@ -428,6 +428,15 @@ impl Scorer {
         Report { words: analysis.words, spans, spin_rate, score, label }
     }
 
+    /// The label of `text` alone, without its spans' originals: what
+    /// `restore --only-spun` asks before restoring.
+    pub fn label(&self, text: &str, exclude: &[Range<usize>]) -> Label {
+        let analysis = self.decoder.analyze_chosen(text, exclude);
+        let label = self.verdict(&analysis).2;
+        crate::decode::recycle_spans(analysis.spans);
+        label
+    }
+
     /// The spin rate, score and label of an analysis.
     fn verdict(&self, analysis: &Analysis) -> (f32, f32, Label) {
         if analysis.not_english {

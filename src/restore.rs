@@ -10,6 +10,7 @@ use std::ops::Range;
 use serde::Serialize;
 
 use crate::decode::{Analysis, Decoder};
+use crate::detect::{Label, Scorer};
 
 /// One change the restorer made.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -37,6 +38,10 @@ pub struct Restored {
     /// left as it was.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub not_english: bool,
+    /// The detector labels the input clean and the restorer was asked to
+    /// restore only spun text ([`Restorer::only_spun`]): left as it was.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub labelled_clean: bool,
 }
 
 /// Restores spun text. Immutable and shareable between threads.
@@ -44,12 +49,25 @@ pub struct Restored {
 pub struct Restorer {
     decoder: Decoder,
     min_confidence: f32,
+    /// With [`only_spun`](Restorer::only_spun): the detector that decides
+    /// which texts to restore.
+    gate: Option<Box<Scorer>>,
 }
 
 impl Restorer {
     /// A restorer that makes every edit the decoder chooses.
     pub fn new(decoder: Decoder) -> Restorer {
-        Restorer { decoder, min_confidence: 0.0 }
+        Restorer { decoder, min_confidence: 0.0, gate: None }
+    }
+
+    /// Restores only texts that `scorer` does not label clean; the others
+    /// come back as they are, with [`Restored::labelled_clean`] set. On
+    /// clean text this costs a detector pass instead of a restoration and
+    /// makes no false edits; lightly spun text that reads as clean is left
+    /// too (README, Evaluation).
+    pub fn only_spun(mut self, scorer: Scorer) -> Restorer {
+        self.gate = Some(Box::new(scorer));
+        self
     }
 
     /// Only make edits at least this sure (0..1).
@@ -65,6 +83,25 @@ impl Restorer {
 
     /// Restores `text`, leaving the byte ranges in `exclude` untouched.
     pub fn restore(&self, text: &str, exclude: &[Range<usize>]) -> Restored {
+        if let Some(gate) = &self.gate {
+            match gate.label(text, exclude) {
+                Label::Clean => {
+                    return Restored {
+                        text: text.to_string(),
+                        labelled_clean: true,
+                        ..Default::default()
+                    }
+                }
+                Label::NotEnglish => {
+                    return Restored {
+                        text: text.to_string(),
+                        not_english: true,
+                        ..Default::default()
+                    }
+                }
+                Label::Light | Label::Heavy => {}
+            }
+        }
         let analysis = self.decoder.analyze_chosen(text, exclude);
         let restored = self.apply(text, &analysis);
         crate::decode::recycle_spans(analysis.spans);
@@ -97,7 +134,7 @@ impl Restorer {
             });
         }
         out.push_str(&text[at..]);
-        Restored { text: out, edits, not_english: analysis.not_english }
+        Restored { text: out, edits, not_english: analysis.not_english, labelled_clean: false }
     }
 }
 

@@ -247,3 +247,62 @@ fn restore_formats() {
     assert!(edits.iter().any(|e| e["confidence"].as_f64().unwrap() < x), "and some less");
     assert_eq!(String::from_utf8(sure.stdout).unwrap(), want);
 }
+
+#[test]
+fn only_spun_restores_what_the_detector_calls_spun_and_leaves_the_rest() {
+    let scorer = Scorer::new(decoder());
+    let gated = Restorer::new(decoder()).only_spun(Scorer::new(decoder()));
+    let plain = Restorer::new(decoder());
+    let clean = example("clean-news.txt");
+    assert_eq!(scorer.label(&clean, &[]), Label::Clean);
+    let r = gated.restore(&clean, &[]);
+    assert!(r.labelled_clean && r.edits.is_empty() && r.text == clean, "{r:?}");
+    let spun = example("spun-news.txt");
+    assert_ne!(scorer.label(&spun, &[]), Label::Clean);
+    let r = gated.restore(&spun, &[]);
+    assert!(!r.labelled_clean);
+    assert_eq!(r, plain.restore(&spun, &[]));
+    // Not English is said as such, not as clean.
+    let german = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/languages/german.txt"),
+    )
+    .unwrap();
+    let r = gated.restore(&german, &[]);
+    assert!(r.not_english && !r.labelled_clean, "{r:?}");
+}
+
+#[test]
+fn restore_only_spun_on_the_command_line() {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = unspin().args(["restore", "--format", "json"]).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let clean = json(&["--only-spun", "examples/clean-news.txt"]);
+    assert_eq!(clean["labelled_clean"], true, "{clean}");
+    assert_eq!(clean["text"].as_str().unwrap(), example("clean-news.txt"));
+    let spun = json(&["--only-spun", "examples/spun-news.txt"]);
+    assert!(spun.get("labelled_clean").is_none(), "{spun}");
+    assert_eq!(spun, json(&["examples/spun-news.txt"]));
+    // JSONL with --edits marks the clean record, not the spun one; the
+    // summary counts it.
+    let records = [example("clean-news.txt"), example("spun-news.txt")]
+        .iter()
+        .map(|t| format!("{}\n", serde_json::json!({ "text": t })))
+        .collect::<String>();
+    let out = unspin()
+        .args(["restore", "--jsonl", "-", "--only-spun", "--edits"])
+        .write_stdin(records)
+        .output()
+        .unwrap();
+    let lines: Vec<serde_json::Value> = std::str::from_utf8(&out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["labelled_clean"], true, "{}", lines[0]);
+    assert!(lines[1].get("labelled_clean").is_none(), "{}", lines[1]);
+    assert!(!lines[1]["edits"].as_array().unwrap().is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 document labelled clean, left as written"), "{stderr}");
+}

@@ -16,6 +16,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::Value;
+use unspin::detect::Scorer;
 use unspin::input::Document;
 use unspin::restore::{Edit, Restored, Restorer};
 
@@ -29,6 +30,7 @@ use crate::cmd::common::{self, input_path, mirrored, Color, InputArgs, Progress}
   unspin restore spun.txt --format diff
   cat spun.txt | unspin restore - --format json --min-confidence 0.8
   unspin restore --jsonl corpus.jsonl --out-field restored --edits > out.jsonl
+  unspin restore --only-spun crawl/ --out restored/   # clean pages come back as they were
   unspin restore pages/ --glob '*.html' --format html --out restored/ --resume
 
 Exit status: 2 if any input failed, else 0. With --jsonl every input line
@@ -69,7 +71,8 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "FIELD")]
     pub out_field: Option<String>,
     /// With --jsonl: add an `edits` field listing the changes (and
-    /// `"not_english": true` to a record left as it was for that).
+    /// `"not_english": true` or, with --only-spun, `"labelled_clean":
+    /// true` to a record left as it was for that).
     #[arg(long)]
     pub edits: bool,
     /// Restore documents that do not read as English too (by default
@@ -77,6 +80,15 @@ pub struct RestoreArgs {
     /// only English).
     #[arg(long)]
     pub any_language: bool,
+    /// Restore only documents that `unspin score` does not label clean
+    /// (with --calibration, by that calibration); the others are written
+    /// as they are. Clean text then costs a detector pass instead of a
+    /// restoration and gets no false edits: on clean news 0.01% of words
+    /// changed instead of 0.59%. Text spun at 10% or more is restored as
+    /// without it; at 5%, most documents read as clean and are left
+    /// (README, Evaluation).
+    #[arg(long)]
+    pub only_spun: bool,
 }
 
 /// Output formats of `unspin restore`.
@@ -105,6 +117,9 @@ struct JsonOut<'a> {
     /// Left as it was: not English.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     not_english: bool,
+    /// Left as it was: `--only-spun` and the detector labels it clean.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    labelled_clean: bool,
     error: Option<&'a str>,
 }
 
@@ -143,15 +158,25 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let inputs = args.input.open()?;
     let pool = args.input.pool()?;
     let mut decoder = common::decoder(global)?;
+    // The detector shares the restorer's lexicon, model and word-id cache.
+    let mut gate = args.only_spun.then(|| Scorer::new(decoder.clone()));
     if let Some(path) = &args.calibration {
         let hash = decoder.lexicon().content_hash();
         let file = common::load_calibration(path, &hash, decoder.lm().name())?;
         decoder = decoder.with_params(file.restore_params());
+        gate = gate.map(|g| g.with_calibration(file.calibration));
     }
     if args.any_language {
         decoder = common::any_language(decoder);
+        gate = gate.map(|g| {
+            let detector = common::any_language(g.decoder().clone());
+            Scorer::with_decoder(detector, g.calibration().clone())
+        });
     }
-    let restorer = Restorer::new(decoder).min_confidence(args.min_confidence);
+    let mut restorer = Restorer::new(decoder).min_confidence(args.min_confidence);
+    if let Some(gate) = gate {
+        restorer = restorer.only_spun(gate);
+    }
     let color = args.out.is_none() && args.color.enabled();
     let out_field = args.out_field.clone().unwrap_or_else(|| args.input.text_field.clone());
     let render = Render { jsonl, format, color, out_field, edits: args.edits };
@@ -190,6 +215,7 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let mut progress = Progress::new(&args.input);
     let mut edits = 0usize;
     let mut not_english = 0usize;
+    let mut labelled_clean = 0usize;
     // The one document of a run that turned out not English (a run of
     // several says how many in its summary).
     let mut foreign: Option<String> = None;
@@ -217,6 +243,7 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
                     progress.document(&doc);
                     edits += restored.edits.len();
                     not_english += restored.not_english as usize;
+                    labelled_clean += restored.labelled_clean as usize;
                     documents += 1;
                     if restored.not_english {
                         foreign = Some(doc.source.clone());
@@ -245,6 +272,10 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     let failed = progress.errors > 0;
     let mut summary = format!("{edits} edits");
+    if args.only_spun {
+        let noun = if labelled_clean == 1 { "document" } else { "documents" };
+        summary.push_str(&format!("; {labelled_clean} {noun} labelled clean, left as written"));
+    }
     if not_english > 0 {
         summary.push_str(&format!(
             "; {not_english} documents not English, left as they were (--any-language restores them)"
@@ -333,6 +364,9 @@ impl Render {
                 if restored.not_english {
                     record.insert("not_english".into(), Value::Bool(true));
                 }
+                if restored.labelled_clean {
+                    record.insert("labelled_clean".into(), Value::Bool(true));
+                }
             }
             return json_line(&record);
         }
@@ -346,6 +380,7 @@ impl Render {
                 text: &restored.text,
                 edits: &restored.edits,
                 not_english: restored.not_english,
+                labelled_clean: restored.labelled_clean,
                 error: None,
             })?,
             RestoreFormat::Diff => diff(&doc.text, restored, self.color).into_bytes(),
@@ -383,6 +418,7 @@ impl Render {
                 text: "",
                 edits: &[],
                 not_english: false,
+                labelled_clean: false,
                 error: Some(error),
             });
         }

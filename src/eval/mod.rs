@@ -678,6 +678,10 @@ pub struct Summary {
     /// The detector's flagged spans, likewise: (from, to, spans, their
     /// mean confidence, spans that overlap a swap).
     pub span_reliability: Vec<(f32, f32, usize, f32, usize)>,
+    /// What `restore --only-spun` does (a document the detector labels
+    /// clean is left as written): counts at each rate in `restore`'s
+    /// order, then on the clean documents.
+    pub only_spun: Option<(Vec<RestoreCounts>, RestoreCounts)>,
 }
 
 /// The confidence bins of [`Summary::reliability`].
@@ -720,6 +724,20 @@ pub fn summarize(
     for (c, o) in cases.iter().zip(outcomes) {
         s.clean_restore += clean_counts(&c.clean, &o.clean);
     }
+    // A document labelled clean keeps its words: none of its edits count.
+    let gated = |doc: &SpunDoc, o: &Outcome, d: &Outcome| {
+        let clean = report(d).2 == Label::Clean;
+        restore_counts_at(doc, o, if clean { f32::INFINITY } else { 0.0 })
+    };
+    let mut only_spun = (vec![RestoreCounts::default(); rates.len()], RestoreCounts::default());
+    for ((c, o), d) in cases.iter().zip(outcomes).zip(detected) {
+        for (k, counts) in only_spun.0.iter_mut().enumerate() {
+            *counts += gated(&c.spun[k].1, &o.spun[k], &d.spun[k]);
+        }
+        let doc = SpunDoc { text: c.clean.clone(), swaps: vec![], words: 0 };
+        only_spun.1 += gated(&doc, &o.clean, &d.clean);
+    }
+    s.only_spun = Some(only_spun);
     for min in CONFIDENCE_STEPS {
         let mut spun = vec![RestoreCounts::default(); rates.len()];
         let mut clean = RestoreCounts::default();
@@ -935,6 +953,33 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
     ));
     if let Some(table) = confidence_markdown(s) {
         out.push_str(&table);
+    }
+    if let Some((spun, clean)) = &s.only_spun {
+        out.push_str(
+            "\n`restore --only-spun` (a document the detector labels clean is left as written), same test split:\n\n| | ",
+        );
+        let rates: Vec<f32> = s.restore.iter().map(|r| r.0).collect();
+        for r in &rates {
+            out.push_str(&format!("exact at {0:.0}% | false edits at {0:.0}% | ", r * 100.0));
+        }
+        out.push_str("false edits, clean |\n|---|");
+        out.push_str(&"---|".repeat(2 * rates.len() + 1));
+        let row = |label: &str, spun: &[RestoreCounts], clean: &RestoreCounts| {
+            let mut line = format!("\n| {label} | ");
+            for c in spun {
+                line.push_str(&format!(
+                    "{:.1}% | {:.2}% | ",
+                    100.0 * c.exact as f32 / c.swaps.max(1) as f32,
+                    100.0 * c.false_edit_share()
+                ));
+            }
+            line.push_str(&format!("{:.2}% |", 100.0 * clean.false_edit_share()));
+            line
+        };
+        let all: Vec<RestoreCounts> = s.restore.iter().map(|r| r.1).collect();
+        out.push_str(&row("every document", &all, &s.clean_restore));
+        out.push_str(&row("`--only-spun`", spun, clean));
+        out.push('\n');
     }
 
     out
