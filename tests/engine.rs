@@ -306,3 +306,24 @@ fn restore_only_spun_on_the_command_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("1 document labelled clean, left as written"), "{stderr}");
 }
+
+#[test]
+fn a_paraphrasing_tools_stock_phrases_are_restored() {
+    // Our paragraph, written with the stilted phrases such tools are known
+    // for (lexicon/hand.tsv).
+    let spun = example("paraphrased-news.txt");
+    let scorer = Scorer::new(decoder());
+    assert_ne!(scorer.score(&spun, &[]).label, Label::Clean);
+    let restored = Restorer::new(decoder()).restore(&spun, &[]).text;
+    for phrase in [
+        "would be able to comment",
+        "However, shop owners",
+        "If the council approves",
+        "although some members",
+        "increasingly confident",
+        "so that buses run",
+    ] {
+        assert!(restored.contains(phrase), "{phrase:?} not restored in {restored}");
+    }
+    assert_eq!(scorer.score(&restored, &[]).label, Label::Clean, "{restored}");
+}
