@@ -681,7 +681,7 @@ pub struct Summary {
     /// What `restore --only-spun` does (a document the detector labels
     /// clean is left as written): counts at each rate in `restore`'s
     /// order, then on the clean documents.
-    pub only_spun: Option<(Vec<RestoreCounts>, RestoreCounts)>,
+    pub only_spun: (Vec<RestoreCounts>, RestoreCounts),
 }
 
 /// The confidence bins of [`Summary::reliability`].
@@ -729,7 +729,8 @@ pub fn summarize(
         let clean = report(d).2 == Label::Clean;
         restore_counts_at(doc, o, if clean { f32::INFINITY } else { 0.0 })
     };
-    let mut only_spun = (vec![RestoreCounts::default(); rates.len()], RestoreCounts::default());
+    let only_spun = &mut s.only_spun;
+    only_spun.0 = vec![RestoreCounts::default(); rates.len()];
     for ((c, o), d) in cases.iter().zip(outcomes).zip(detected) {
         for (k, counts) in only_spun.0.iter_mut().enumerate() {
             *counts += gated(&c.spun[k].1, &o.spun[k], &d.spun[k]);
@@ -737,7 +738,6 @@ pub fn summarize(
         let doc = SpunDoc { text: c.clean.clone(), swaps: vec![], words: 0 };
         only_spun.1 += gated(&doc, &o.clean, &d.clean);
     }
-    s.only_spun = Some(only_spun);
     for min in CONFIDENCE_STEPS {
         let mut spun = vec![RestoreCounts::default(); rates.len()];
         let mut clean = RestoreCounts::default();
@@ -954,7 +954,8 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
     if let Some(table) = confidence_markdown(s) {
         out.push_str(&table);
     }
-    if let Some((spun, clean)) = &s.only_spun {
+    let (spun, clean) = &s.only_spun;
+    if !spun.is_empty() {
         out.push_str(
             "\n`restore --only-spun` (a document the detector labels clean is left as written), same test split:\n\n| | ",
         );
