@@ -69,6 +69,13 @@ pub fn any_language(decoder: Decoder) -> Decoder {
     decoder.with_params(params)
 }
 
+/// `scorer` with the English check off (`--any-language`), its
+/// calibration kept.
+pub fn any_language_scorer(scorer: Scorer) -> Scorer {
+    let decoder = any_language(scorer.decoder().clone());
+    Scorer::with_decoder(decoder, scorer.calibration().clone())
+}
+
 /// The scorer the global flags ask for.
 pub fn scorer(global: &Global) -> anyhow::Result<Scorer> {
     Ok(Scorer::new(decoder(global)?))

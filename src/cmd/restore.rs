@@ -169,10 +169,7 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     }
     if args.any_language {
         decoder = common::any_language(decoder);
-        gate = gate.map(|g| {
-            let detector = common::any_language(g.decoder().clone());
-            Scorer::with_decoder(detector, g.calibration().clone())
-        });
+        gate = gate.map(common::any_language_scorer);
     }
     let mut restorer = Restorer::new(decoder).min_confidence(args.min_confidence);
     if let Some(gate) = gate {

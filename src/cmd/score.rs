@@ -240,8 +240,7 @@ pub fn run(global: &Global, args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let pool = args.input.pool()?;
     let mut scorer = common::scorer(global)?;
     if args.any_language {
-        let decoder = common::any_language(scorer.decoder().clone());
-        scorer = unspin::detect::Scorer::with_decoder(decoder, scorer.calibration().clone());
+        scorer = common::any_language_scorer(scorer);
     }
     let hash = scorer.decoder().lexicon().content_hash();
     if let Some(path) = &args.calibration {
