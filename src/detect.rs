@@ -337,7 +337,7 @@ impl CalibrationFile {
 /// documents rises by as much as `cost` is above the shipped cost, and
 /// stays as shipped when `cost` is below it: that pass's cost is already
 /// low, and lowering it with the first pass's pushed false edits on
-/// heavily spun text up fastest (README, Evaluation, round 8).
+/// heavily spun text up fastest (docs/evaluation-rounds.md, round 8).
 pub fn restore_params(cost: Option<f32>) -> Params {
     let shipped = Params::restore();
     let Some(cost) = cost else { return shipped };

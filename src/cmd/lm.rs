@@ -357,8 +357,8 @@ fn score(lm: &LanguageModel, text: &str, out: &mut impl Write) -> anyhow::Result
 
 /// `unspin lm build`: reads the corpus, reporting and skipping bad files.
 /// The corpus's weight in `lm build --mix-with`: chosen on the calibration
-/// split of the news corpus (README, Evaluation), where 0.05, 0.1 and 0.15
-/// did about as well and 0.3 and 0.5 worse.
+/// split of the news corpus (docs/evaluation-rounds.md, round 8), where
+/// 0.05, 0.1 and 0.15 did about as well and 0.3 and 0.5 worse.
 const DEFAULT_MIX_WEIGHT: f64 = 0.1;
 
 /// Reads and parses a CMU Sphinx trie model (`lm import-sphinx`, `lm build

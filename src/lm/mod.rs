@@ -14,7 +14,7 @@
 //! [`build`] (`unspin lm build`), and can mix one into the Sphinx model
 //! with [`mix`] (`unspin lm build --mix-with`): a corpus of a few hundred
 //! thousand words is too small alone, but mixed in it teaches the model
-//! the corpus's names and phrases (README, Evaluation, round 8).
+//! the corpus's names and phrases (docs/evaluation-rounds.md, round 8).
 //!
 //! Probabilities are Katz back-off, computed exactly as the source model
 //! does: P(w | w2 w1) is the trigram's if it exists, else bo(w2 w1) ·
