@@ -575,3 +575,43 @@ fn code_in_an_html_page_is_kept_but_not_scored() {
     let (out, _) = run(&["restore", tmp.path().join("with.html").to_str().unwrap()]);
     assert!(out.contains("    else:\n        total += item"), "{out}");
 }
+
+/// A plain-text file in windows-1252 (curly quotes, a dash, a pound sign)
+/// is read as the same text as its UTF-8 twin: the same report, the same
+/// restoration written in UTF-8, and a warning that names the encoding.
+#[test]
+fn a_windows_1252_file_reads_as_its_utf8_twin() {
+    let spun = std::fs::read_to_string("examples/spun-news.txt").unwrap();
+    let text = format!(
+        "{spun}\n\u{201c}We don\u{2019}t comment on insight sharing,\u{201d} a spokesman said \
+         \u{2013} the deal is worth \u{a3}2bn.\n"
+    );
+    let (legacy, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
+    assert!(!unmappable);
+    let dir = tempfile::tempdir().unwrap();
+    let utf8 = dir.path().join("utf8.txt");
+    let cp1252 = dir.path().join("cp1252.txt");
+    std::fs::write(&utf8, &text).unwrap();
+    std::fs::write(&cp1252, &legacy).unwrap();
+    let (utf8, cp1252) = (utf8.to_str().unwrap(), cp1252.to_str().unwrap());
+
+    let (a, code) = run(&["score", "--format", "jsonl", utf8]);
+    assert_eq!(code, 0);
+    let (b, code) = run(&["score", "--format", "jsonl", cp1252]);
+    assert_eq!(code, 0);
+    let (a, b) = (&json_lines(&a)[0], &json_lines(&b)[0]);
+    assert_eq!(report_part(a), report_part(b));
+    assert_eq!(a["label"], "heavy");
+
+    let out = unspin().args(["restore", cp1252]).output().unwrap();
+    assert!(out.status.success());
+    let restored = String::from_utf8(out.stdout).expect("restore writes UTF-8");
+    assert_eq!(restored, run(&["restore", utf8]).0);
+    assert!(
+        restored.contains("don\u{2019}t comment on intelligence sharing,\u{201d}"),
+        "{restored}"
+    );
+    assert!(restored.contains("\u{a3}2bn"), "{restored}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("not UTF-8: decoded as windows-1252"), "{stderr}");
+}

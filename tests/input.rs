@@ -191,11 +191,11 @@ fn truncated_gzip_is_an_error_not_a_panic() {
 // --- decoding -----------------------------------------------------------------
 
 #[test]
-fn invalid_utf8_is_decoded_lossily_with_a_warning() {
+fn latin1_text_is_decoded_in_its_guessed_encoding_with_a_warning() {
     let doc = one("text/latin1.txt", &defaults());
     assert_eq!(doc.error, None);
-    assert_eq!(doc.text, "The caf\u{fffd} on the corner served a na\u{fffd}ve little espresso.\n");
-    assert_eq!(doc.warnings, ["invalid UTF-8 decoded lossily"]);
+    assert_eq!(doc.text, "The caf\u{e9} on the corner served a na\u{ef}ve little espresso.\n");
+    assert_eq!(doc.warnings, ["not UTF-8: decoded as windows-1252 (a guess)"]);
 }
 
 #[test]

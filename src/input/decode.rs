@@ -2,11 +2,18 @@
 //!
 //! Plain text is taken to be UTF-8, the encoding of nearly every corpus we
 //! are fed. A byte-order mark picks UTF-8 or UTF-16 explicitly and is
-//! dropped. Invalid sequences are replaced with U+FFFD and the document gets
-//! a warning instead of an error, because one bad byte in a scraped file
-//! should not cost the whole file. Binary data (images, archives, model
-//! files handed over by a careless glob) is refused outright: scoring it
-//! would only produce noise.
+//! dropped. Text that is not valid UTF-8 is one of two things. A UTF-8 file
+//! with a few damaged bytes (a cut download, a stray byte) keeps its UTF-8:
+//! the bad sequences become U+FFFD and the document gets a warning instead
+//! of an error, because one bad byte in a scraped file should not cost the
+//! whole file. A file with hardly any valid multi-byte characters is in a
+//! legacy 8-bit encoding (windows-1252 for most Western text, whose curly
+//! quotes and dashes would otherwise all become U+FFFD and split words such
+//! as "don't"): its encoding is guessed by [`chardetng`], as the HTML reader
+//! guesses an undeclared page's, with a warning that names it. Either way
+//! the text handed on, and what `restore` writes, is UTF-8. Binary data
+//! (images, archives, model files handed over by a careless glob) is
+//! refused outright: scoring it would only produce noise.
 
 use encoding_rs::Encoding;
 
@@ -64,12 +71,50 @@ fn is_control(b: u8) -> bool {
 /// replaced.
 pub(crate) fn decode_text(mut bytes: Vec<u8>) -> (String, Option<String>) {
     let (encoding, bom_len) = Encoding::for_bom(&bytes).unwrap_or((encoding_rs::UTF_8, 0));
+    if bom_len == 0 {
+        return decode_undeclared(bytes);
+    }
     if encoding == encoding_rs::UTF_8 {
         // Valid UTF-8 becomes the text without a copy.
         bytes.drain(..bom_len);
         return decode_utf8(bytes);
     }
     decode_with(encoding, &bytes[bom_len..])
+}
+
+/// Decodes text without a byte-order mark: UTF-8 if it is valid, or
+/// mostly valid (at least as many multi-byte characters as invalid
+/// sequences: damage, decoded lossily); otherwise in the legacy encoding
+/// [`chardetng`] guesses (see the module docs).
+fn decode_undeclared(bytes: Vec<u8>) -> (String, Option<String>) {
+    if std::str::from_utf8(&bytes).is_ok() {
+        return decode_utf8(bytes);
+    }
+    let (mut multibyte, mut invalid) = (0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        // Lead bytes of multi-byte characters are 0xC0 and up.
+        multibyte += chunk.valid().bytes().filter(|&b| b >= 0xC0).count();
+        invalid += usize::from(!chunk.invalid().is_empty());
+    }
+    if multibyte >= invalid {
+        return decode_utf8(bytes);
+    }
+    let encoding = guess_encoding(&bytes, chardetng::Utf8Detection::Deny);
+    let (text, warning) = decode_with(encoding, &bytes);
+    let guessed = format!("not UTF-8: decoded as {} (a guess)", encoding.name());
+    (text, Some(warning.map_or(guessed.clone(), |w| format!("{guessed}; {w}"))))
+}
+
+/// The legacy encoding of `bytes` that [`chardetng`] guesses (`utf8`: may
+/// the guess be UTF-8). The hint that the text is English (as the
+/// top-level domain `uk`, the detector's only hint) makes Western
+/// windows-1252 its choice when the evidence is thin: a lone 0xA3 in an
+/// article is "£" in windows-1252 and "Ł" in the Central European
+/// windows-1250, which the detector picks without a hint.
+pub(crate) fn guess_encoding(bytes: &[u8], utf8: chardetng::Utf8Detection) -> &'static Encoding {
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(bytes, true);
+    detector.guess(Some(b"uk"), utf8)
 }
 
 /// Decodes `bytes` (without a BOM) in `encoding`, with a warning when bytes
@@ -113,10 +158,28 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_lossy_with_warning() {
-        let (text, warning) = decode_text(b"caf\xe9 au lait".to_vec());
-        assert_eq!(text, "caf\u{fffd} au lait");
+    fn damaged_utf8_is_lossy_with_warning() {
+        // Mostly UTF-8 ("é" twice), one stray byte: damage, not an encoding.
+        let (text, warning) = decode_text(b"caf\xc3\xa9 \xff and caf\xc3\xa9".to_vec());
+        assert_eq!(text, "caf\u{e9} \u{fffd} and caf\u{e9}");
         assert_eq!(warning.as_deref(), Some("invalid UTF-8 decoded lossily"));
+        // A UTF-8 file cut in the middle of its last character.
+        let (text, warning) = decode_text(b"na\xc3\xafve caf\xc3".to_vec());
+        assert_eq!(text, "na\u{ef}ve caf\u{fffd}");
+        assert_eq!(warning.as_deref(), Some("invalid UTF-8 decoded lossily"));
+    }
+
+    #[test]
+    fn legacy_8_bit_text_is_decoded_in_its_guessed_encoding() {
+        let text = "\u{201c}Don\u{2019}t,\u{201d} said the caf\u{e9}\u{2019}s owner \u{2013} it costs \u{a3}15.";
+        let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(text);
+        assert!(!unmappable);
+        let (decoded, warning) = decode_text(bytes.into_owned());
+        assert_eq!(decoded, text);
+        assert_eq!(warning.as_deref(), Some("not UTF-8: decoded as windows-1252 (a guess)"));
+        // A lone pound sign (as in one BBC article) is enough.
+        let (decoded, _) = decode_text(b"a \xa315.8m signing".to_vec());
+        assert_eq!(decoded, "a \u{a3}15.8m signing");
     }
 
     #[test]

@@ -53,7 +53,7 @@ use dom_smoothie::{Config, Readability, TextMode};
 use encoding_rs::Encoding;
 
 use super::boilerplate::strip_boilerplate;
-use super::decode::decode_with;
+use super::decode::{decode_with, guess_encoding};
 use super::lines::find_byte;
 use super::nesting;
 
@@ -231,10 +231,7 @@ pub(crate) fn decode_page(bytes: &[u8], http_charset: Option<&str>) -> (String, 
         if std::str::from_utf8(bytes).is_ok() {
             encoding_rs::UTF_8
         } else {
-            let mut detector =
-                chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-            detector.feed(bytes, true);
-            detector.guess(None, chardetng::Utf8Detection::Allow)
+            guess_encoding(bytes, chardetng::Utf8Detection::Allow)
         }
     });
     decode_with(encoding, bytes)
