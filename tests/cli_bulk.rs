@@ -376,16 +376,31 @@ fn jsonl_stdin_without_records_is_no_output_and_success() {
 }
 
 #[test]
-fn restore_text_of_several_documents_starts_each_on_a_new_line() {
+fn restore_text_of_several_documents_gives_each_a_heading() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
     std::fs::write(&a, "The council met on Monday.").unwrap();
-    std::fs::write(&b, "The budget was approved.").unwrap();
-    let (one, _) = run(&["restore", a.to_str().unwrap()]);
+    std::fs::write(&b, "The budget was approved.\n").unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let (one, _) = run(&["restore", a]);
     assert_eq!(one, "The council met on Monday.", "a single document is exact");
     let (both, code) = run(&["restore", dir.path().to_str().unwrap()]);
     assert_eq!(code, 0);
-    assert_eq!(both, "The council met on Monday.\nThe budget was approved.");
+    assert_eq!(
+        both,
+        format!(
+            "==> {a} <==\nThe council met on Monday.\n\n==> {b} <==\nThe budget was approved.\n"
+        )
+    );
+    // The diff view too; a document that failed writes nothing (its error
+    // goes to stderr), and one left is written as it is, without a heading.
+    let missing = dir.path().join("missing.txt");
+    let (diff, code) = run(&["restore", "--format", "diff", missing.to_str().unwrap(), b]);
+    assert_eq!(code, 2);
+    assert_eq!(diff, "The budget was approved.\n");
+    let (diff, _) = run(&["restore", "--format", "diff", "--color", "never", b, a]);
+    assert!(diff.starts_with(&format!("==> {b} <==\n")), "{diff}");
+    assert!(diff.contains(&format!("\n\n==> {a} <==\nThe council")), "{diff}");
 }
 
 fn files_under(dir: &Path) -> Vec<String> {
@@ -614,4 +629,19 @@ fn a_windows_1252_file_reads_as_its_utf8_twin() {
     assert!(restored.contains("\u{a3}2bn"), "{restored}");
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("not UTF-8: decoded as windows-1252"), "{stderr}");
+}
+
+/// The text report names a failed input once: the message itself names it
+/// for the CSV and JSON reports, and the line starts with it.
+#[test]
+fn a_failed_input_is_named_once_in_the_text_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.txt");
+    let missing = missing.to_str().unwrap();
+    let (out, code) = run(&["score", "--color", "never", missing]);
+    assert_eq!(code, 2);
+    assert!(out.starts_with(&format!("{missing}: error: ")), "{out}");
+    assert_eq!(out.matches(missing).count(), 1, "{out}");
+    let (csv, _) = run(&["score", "--format", "csv", missing]);
+    assert!(csv_rows(&csv).1[0].last().unwrap().starts_with(&format!("{missing}: ")), "{csv}");
 }

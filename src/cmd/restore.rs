@@ -33,6 +33,9 @@ use crate::cmd::common::{self, input_path, mirrored, Color, InputArgs, Progress}
   unspin restore --only-spun crawl/ --out restored/   # clean pages come back as they were
   unspin restore pages/ --glob '*.html' --format html --out restored/ --resume
 
+Several documents written to stdout as text or diff each get a heading,
+\"==> SOURCE <==\"; a single document is written exactly as restored.
+
 Exit status: 2 if any input failed, else 0. With --jsonl every input line
 gives one output line; a line that could not be read gives
 {\"error\": ..., \"source\": \"file:N\"}.")]
@@ -218,7 +221,14 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     // several says how many in its summary).
     let mut foreign: Option<String> = None;
     let mut documents = 0usize;
-    let mut line_open = false;
+    // Text and diff output of several documents on stdout give each a
+    // heading ("==> SOURCE <==", as `head` does), so that one can tell
+    // where a document ends; a run of one document is written exactly as
+    // restored. So the first document waits until a second one comes (or
+    // the run ends).
+    let headings = !jsonl && matches!(format, RestoreFormat::Text | RestoreFormat::Diff);
+    let mut stream = Stream { color, ..Stream::default() };
+    let mut first: Option<(String, Vec<u8>)> = None;
     common::for_each_window(inputs, &pool, work, |window| {
         for (doc, outcome) in window {
             let (bytes, target) = match outcome {
@@ -252,20 +262,24 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
             match target {
                 Some(path) => tree.write(&path, &bytes)?,
                 None if bytes.is_empty() => {}
+                None if !headings => stream.write(&mut out, None, &bytes)?,
+                None if stream.written == 0 && first.is_none() => {
+                    first = Some((doc.source.clone(), bytes));
+                }
                 None => {
-                    // Documents written one after another each start on a
-                    // line of their own; a single document is left exact.
-                    if line_open {
-                        out.write_all(b"\n")?;
+                    if let Some((source, bytes)) = first.take() {
+                        stream.write(&mut out, Some(&source), &bytes)?;
                     }
-                    out.write_all(&bytes)?;
-                    line_open = !bytes.ends_with(b"\n");
+                    stream.write(&mut out, Some(&doc.source), &bytes)?;
                 }
             }
         }
         out.flush()?;
         Ok(())
     })?;
+    if let Some((_, bytes)) = first.take() {
+        stream.write(&mut out, None, &bytes)?;
+    }
     tree.finish()?;
     out.flush()?;
     let failed = progress.errors > 0;
@@ -284,6 +298,47 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
         eprintln!("unspin: {source}: not English; left as it was (--any-language restores it)");
     }
     Ok(if failed { ExitCode::from(EXIT_ERROR) } else { ExitCode::SUCCESS })
+}
+
+/// Documents written to stdout one after another.
+#[derive(Default)]
+struct Stream {
+    /// Documents written so far.
+    written: usize,
+    /// The last document did not end its last line.
+    line_open: bool,
+    /// Headings in bold.
+    color: bool,
+}
+
+impl Stream {
+    /// Writes one document's output, under a heading naming `source` if
+    /// given. Each document starts on a line of its own, and a heading
+    /// after the first document follows a blank line.
+    fn write(
+        &mut self,
+        out: &mut impl Write,
+        source: Option<&str>,
+        bytes: &[u8],
+    ) -> std::io::Result<()> {
+        if self.line_open {
+            out.write_all(b"\n")?;
+        }
+        if let Some(source) = source {
+            if self.written > 0 {
+                out.write_all(b"\n")?;
+            }
+            if self.color {
+                writeln!(out, "\x1b[1m==> {source} <==\x1b[0m")?;
+            } else {
+                writeln!(out, "==> {source} <==")?;
+            }
+        }
+        out.write_all(bytes)?;
+        self.line_open = !bytes.ends_with(b"\n");
+        self.written += 1;
+        Ok(())
+    }
 }
 
 /// Refuses an output directory inside an input directory: the walk would

@@ -388,6 +388,9 @@ fn write_text(out: &mut impl Write, row: &Row, color: bool) -> std::io::Result<(
     let paint =
         |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
     if let Some(e) = &row.error {
+        // The message names its input for the CSV and JSON reports; the
+        // line already starts with it.
+        let e = e.strip_prefix(row.source.as_str()).and_then(|e| e.strip_prefix(": ")).unwrap_or(e);
         return writeln!(out, "{}: {}", row.source, paint("31", &format!("error: {e}")));
     }
     let label = row.label.unwrap_or(Label::Clean);
