@@ -364,6 +364,8 @@ enum Originals {
     All,
     /// The chosen spans' only (the others' are left empty).
     Chosen,
+    /// None: only the verdict is read.
+    Unread,
 }
 
 /// A span with its prepared candidates, in unit coordinates.
@@ -746,6 +748,14 @@ thread_local! {
 /// buffers (a news article has about a thousand).
 const DOC_POOL_MAX_TOKENS: usize = 1 << 20;
 
+/// Gives a memo's buffers to [`MEMO_POOL`]; a very large document's are
+/// let go, not kept for the rest of the run.
+fn recycle_memo(memo: Memo) {
+    if memo.cands.capacity() <= MEMO_POOL_MAX_CANDIDATES {
+        MEMO_POOL.with(|pool| pool.set(memo));
+    }
+}
+
 /// Gives a document's buffers to [`DOC_POOL`], and its sentences' to
 /// [`SENTENCE_POOL`].
 fn recycle(doc: Doc<'_>) {
@@ -882,9 +892,45 @@ impl Decoder {
         self.analyze_spelling(text, exclude, Originals::Chosen)
     }
 
+    /// [`analyze_chosen`](Decoder::analyze_chosen) of `text` if the
+    /// analysis of `detector` (this decoder's lexicon and model with the
+    /// detector's settings) passes `go_on`, else None. The two share one
+    /// prepared document (tokens, lexicon matches, sentences), which a
+    /// detector pass and then a restoration of their own would each make:
+    /// `restore --only-spun` on spun text did that work twice. The detector
+    /// decodes it without the document cache, embedding context and memo
+    /// prepared for this decoder, which its settings leave out.
+    pub(crate) fn analyze_chosen_gated(
+        &self,
+        detector: &Decoder,
+        text: &str,
+        exclude: &[Range<usize>],
+        go_on: impl FnOnce(&Analysis) -> bool,
+    ) -> Option<Analysis> {
+        let mut doc = self.prepare(text, exclude);
+        let mine = (doc.cache.take(), doc.embed.take(), doc.memo.take());
+        let detected = detector.decode(&doc, Originals::Unread);
+        (doc.cache, doc.embed, doc.memo) = mine;
+        let go = go_on(&detected);
+        recycle_spans(detected.spans);
+        if go {
+            Some(self.analyze_doc(doc, Originals::Chosen))
+        } else {
+            if let Some(memo) = doc.memo.take() {
+                recycle_memo(memo.into_inner());
+            }
+            recycle(doc);
+            None
+        }
+    }
+
     /// [`analyze`](Decoder::analyze), spelling out the originals `which`.
     fn analyze_spelling(&self, text: &str, exclude: &[Range<usize>], which: Originals) -> Analysis {
-        let doc = self.prepare(text, exclude);
+        self.analyze_doc(self.prepare(text, exclude), which)
+    }
+
+    /// [`analyze_spelling`](Decoder::analyze_spelling) of a prepared document.
+    fn analyze_doc(&self, doc: Doc<'_>, which: Originals) -> Analysis {
         // A short document: every change costs more.
         let extra = self.params.short_doc_cost * shortness(doc.words);
         let shorter;
@@ -963,12 +1009,7 @@ impl Decoder {
         }
         pending.recycle();
         if let Some(memo) = doc.memo.take() {
-            let memo = memo.into_inner();
-            // A very large document's buffers are let go, not kept for
-            // the rest of the run.
-            if memo.cands.capacity() <= MEMO_POOL_MAX_CANDIDATES {
-                MEMO_POOL.with(|pool| pool.set(memo));
-            }
+            recycle_memo(memo.into_inner());
         }
         analysis.tokens = std::mem::take(&mut doc.tokens);
         recycle(doc);
@@ -1197,7 +1238,7 @@ impl Decoder {
     fn spell(&self, analysis: &mut Analysis, origins: &[(u16, u32)], which: Originals) {
         debug_assert_eq!(analysis.spans.len(), origins.len());
         for (span, &origin) in analysis.spans.iter_mut().zip(origins) {
-            if which == Originals::All || span.chosen {
+            if which == Originals::All || (which == Originals::Chosen && span.chosen) {
                 span.original = self.lexicon.original(origin).to_string();
             }
         }

@@ -437,6 +437,11 @@ impl Scorer {
         label
     }
 
+    /// The label of an analysis made by this scorer's decoder.
+    pub(crate) fn label_of(&self, analysis: &Analysis) -> Label {
+        self.verdict(analysis).2
+    }
+
     /// The spin rate, score and label of an analysis.
     fn verdict(&self, analysis: &Analysis) -> (f32, f32, Label) {
         if analysis.not_english {

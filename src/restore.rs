@@ -83,26 +83,27 @@ impl Restorer {
 
     /// Restores `text`, leaving the byte ranges in `exclude` untouched.
     pub fn restore(&self, text: &str, exclude: &[Range<usize>]) -> Restored {
-        if let Some(gate) = &self.gate {
-            match gate.label(text, exclude) {
-                Label::Clean => {
-                    return Restored {
-                        text: text.to_string(),
-                        labelled_clean: true,
-                        ..Default::default()
+        let analysis = match &self.gate {
+            None => self.decoder.analyze_chosen(text, exclude),
+            Some(gate) => {
+                let mut label = Label::Clean;
+                let spun = |detected: &Analysis| {
+                    label = gate.label_of(detected);
+                    matches!(label, Label::Light | Label::Heavy)
+                };
+                match self.decoder.analyze_chosen_gated(gate.decoder(), text, exclude, spun) {
+                    Some(analysis) => analysis,
+                    None => {
+                        return Restored {
+                            text: text.to_string(),
+                            labelled_clean: label == Label::Clean,
+                            not_english: label == Label::NotEnglish,
+                            ..Default::default()
+                        }
                     }
                 }
-                Label::NotEnglish => {
-                    return Restored {
-                        text: text.to_string(),
-                        not_english: true,
-                        ..Default::default()
-                    }
-                }
-                Label::Light | Label::Heavy => {}
             }
-        }
-        let analysis = self.decoder.analyze_chosen(text, exclude);
+        };
         let restored = self.apply(text, &analysis);
         crate::decode::recycle_spans(analysis.spans);
         restored
