@@ -1,20 +1,22 @@
-//! Score and restore arbitrary text with the embedded lexicon and model.
+//! Score and restore arbitrary text with the embedded lexicon and model,
+//! and restore it as `restore --only-spun` does.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use unspin::decode::{Decoder, Model};
-use unspin::detect::Scorer;
+use unspin::detect::{Label, Scorer};
 use unspin::input::boilerplate_ranges;
 use unspin::restore::Restorer;
 use unspin::{LanguageModel, Lexicon};
 
-fn engines() -> &'static (Scorer, Restorer) {
-    static ENGINES: OnceLock<(Scorer, Restorer)> = OnceLock::new();
+fn engines() -> &'static (Scorer, Restorer, Restorer) {
+    static ENGINES: OnceLock<(Scorer, Restorer, Restorer)> = OnceLock::new();
     ENGINES.get_or_init(|| {
         let decoder = Decoder::new(Lexicon::embedded(), Model::Static(LanguageModel::embedded()));
-        (Scorer::new(decoder.clone()), Restorer::new(decoder))
+        let gated = Restorer::new(decoder.clone()).only_spun(Scorer::new(decoder.clone()));
+        (Scorer::new(decoder.clone()), Restorer::new(decoder), gated)
     })
 }
 
@@ -24,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let text = String::from_utf8_lossy(data);
     let text: &str = &text;
-    let (scorer, restorer) = engines();
+    let (scorer, restorer, gated) = engines();
     // Half the inputs with the boilerplate ranges a document would carry.
     let exclude = if data.first().is_some_and(|b| b & 1 == 1) {
         boilerplate_ranges(text)
@@ -55,4 +57,18 @@ fuzz_target!(|data: &[u8]| {
     }
     rebuilt.push_str(&text[at..]);
     assert_eq!(rebuilt, restored.text, "edits applied to the input give the output");
+
+    // `--only-spun` shares one prepared document between the detector and
+    // the restorer: it gives the input as it was, for the detector's label,
+    // or exactly what the restorer alone gives.
+    let only = gated.restore(text, &exclude);
+    if only.labelled_clean || (only.not_english && only.edits.is_empty() && only.text == text) {
+        assert_eq!(only.text, text, "a document left as it was");
+        assert!(only.edits.is_empty());
+        let label = scorer.label(text, &exclude);
+        let want = if only.labelled_clean { Label::Clean } else { Label::NotEnglish };
+        assert_eq!(label, want, "the detector's label");
+    } else {
+        assert_eq!(only, restored, "restored as without the gate");
+    }
 });
