@@ -552,6 +552,30 @@ struct Observed {
     look: Vec<Option<crate::lm::Lookup>>,
 }
 
+impl Scratch {
+    /// Whether a very long sentence grew these buffers past what the next
+    /// documents need (a news sentence has tens of words; one 16 MB line
+    /// without punctuation is one sentence of millions).
+    fn is_large(&self) -> bool {
+        let most = [
+            self.states.capacity(),
+            self.arcs_at.capacity(),
+            self.unit_index.capacity(),
+            self.covered.capacity(),
+            self.observed.ctx.capacity(),
+            self.observed.look.capacity(),
+            self.chosen.capacity(),
+            self.starts.capacity(),
+            self.path.capacity(),
+        ];
+        most.into_iter().max().unwrap_or(0) > SCRATCH_MAX_UNITS
+    }
+}
+
+/// The most sentence positions whose buffers [`SCRATCH`] keeps after a
+/// document.
+const SCRATCH_MAX_UNITS: usize = 1 << 16;
+
 impl Observed {
     /// Forgets the last sentence's lookups, for a sentence of `n` ids.
     fn reset(&mut self, n: usize) {
@@ -748,6 +772,25 @@ thread_local! {
 /// buffers (a news article has about a thousand).
 const DOC_POOL_MAX_TOKENS: usize = 1 << 20;
 
+/// The most tokens of one sentence decoded together. Prose has sentences
+/// of tens of words; a text without sentence ends (a list, a transcript,
+/// a 16 MB line) would otherwise be one lattice of millions of positions,
+/// whose buffers grow with it (`restore` took 1.5 GB for 8 MB of words
+/// without a full stop). Longer runs are decoded in pieces this long; a
+/// phrase across a cut is not matched.
+const MAX_SENTENCE_TOKENS: usize = 1000;
+
+/// Adds the sentence `range` of tokens to `bounds`, cut into pieces of at
+/// most [`MAX_SENTENCE_TOKENS`].
+fn push_sentence(bounds: &mut Vec<Range<usize>>, range: Range<usize>) {
+    let mut at = range.start;
+    while range.end - at > MAX_SENTENCE_TOKENS {
+        bounds.push(at..at + MAX_SENTENCE_TOKENS);
+        at += MAX_SENTENCE_TOKENS;
+    }
+    bounds.push(at..range.end);
+}
+
 /// Gives a memo's buffers to [`MEMO_POOL`]; a very large document's are
 /// let go, not kept for the rest of the run.
 fn recycle_memo(memo: Memo) {
@@ -759,6 +802,12 @@ fn recycle_memo(memo: Memo) {
 /// Gives a document's buffers to [`DOC_POOL`], and its sentences' to
 /// [`SENTENCE_POOL`].
 fn recycle(doc: Doc<'_>) {
+    // A very long sentence's lattice and lookup buffers are let go too.
+    SCRATCH.with(|scratch| {
+        if scratch.borrow().is_large() {
+            *scratch.borrow_mut() = Scratch::default();
+        }
+    });
     let Doc { protected, bounds, start, mut sentences, numbers, .. } = doc;
     SENTENCE_POOL.with(|pool| {
         let pool = &mut *pool.borrow_mut();
@@ -1069,7 +1118,7 @@ impl Decoder {
             let is_excluded = excluded(t);
             if ends || is_excluded || line_break {
                 if start < i {
-                    bounds.push(start..i);
+                    push_sentence(&mut bounds, start..i);
                 }
                 start = if ends || is_excluded { i + 1 } else { i };
             }
@@ -1098,7 +1147,7 @@ impl Decoder {
             }
         }
         if start < tokens.len() {
-            bounds.push(start..tokens.len());
+            push_sentence(&mut bounds, start..tokens.len());
         }
         let not_english = !settled && !WordCounts { words, common }.is_english();
         let (matches, numbers) = if not_english {
@@ -3019,6 +3068,24 @@ mod tests {
             out.replace_range(s.start..s.end, &s.original);
         }
         out
+    }
+
+    #[test]
+    fn a_long_run_without_sentence_ends_is_decoded_in_pieces() {
+        let mut bounds = Vec::new();
+        push_sentence(&mut bounds, 5..2_507);
+        push_sentence(&mut bounds, 2_508..2_510);
+        assert_eq!(bounds, [5..1_005, 1_005..2_005, 2_005..2_507, 2_508..2_510]);
+        // A swap past the cuts is still restored.
+        let filler = "the council met on monday and the budget was approved and ".repeat(200);
+        let text = format!("{filler}they called for a discontinuance of threats from midnight");
+        assert!(text.split_whitespace().count() > 2 * MAX_SENTENCE_TOKENS);
+        let out = restored(Params::restore(), &text);
+        assert!(
+            out.ends_with("a cessation of hostilities from midnight"),
+            "{}",
+            &out[out.len() - 80..]
+        );
     }
 
     #[test]

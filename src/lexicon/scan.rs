@@ -61,6 +61,16 @@ impl Match {
     }
 }
 
+/// The most tokens whose per-token buffers a [`Scanner`] keeps for the
+/// next scan (a news article has about a thousand).
+const SCAN_BUFFER_MAX_TOKENS: usize = 1 << 20;
+
+/// How many tokens a [`Scanner`] keys before it numbers them.
+const KEY_CHUNK_TOKENS: usize = 4096;
+
+/// The most input bytes whose lower-cased copy a [`Scanner`] keeps.
+const SCAN_BUFFER_MAX_BYTES: usize = 8 << 20;
+
 /// Finds lexicon phrases in tokenized text. Holds reusable buffers and
 /// caches, so keep one per thread.
 #[derive(Debug, Default)]
@@ -69,8 +79,8 @@ pub struct Scanner {
     /// its tokens with a non-ASCII byte.
     norm: String,
     bounds: Vec<(u32, u32)>,
-    /// Per token of the last scan: its key in `words` and the key's home
-    /// slot, or `UNKEYED` when the token gets no number.
+    /// Per token of the chunk being numbered: its key in `words` and the
+    /// key's home slot, or `UNKEYED` when the token gets no number.
     keys: Vec<(WordKey, u32)>,
     /// Per token of the last scan: its number in `words` (words only).
     word_ids: Vec<u32>,
@@ -508,6 +518,20 @@ impl Scanner {
         &self.norm[a as usize..b as usize]
     }
 
+    /// Lets go of the per-token buffers a very large earlier input grew
+    /// (13 bytes a token: a 16 MB line of punctuation left 208 MB with the
+    /// thread's scanner for the rest of the run) unless this input needs
+    /// them.
+    fn release_large_buffers(&mut self, tokens: usize, bytes: usize) {
+        if self.bounds.capacity() > SCAN_BUFFER_MAX_TOKENS && tokens <= SCAN_BUFFER_MAX_TOKENS {
+            self.bounds = Vec::new();
+            self.word_ids = Vec::new();
+        }
+        if self.norm.capacity() > SCAN_BUFFER_MAX_BYTES && bytes <= SCAN_BUFFER_MAX_BYTES {
+            self.norm = String::new();
+        }
+    }
+
     /// All matches of `lexicon` in `tokens` (of `input`), ordered by first
     /// token, then by length, longest first.
     pub fn scan(
@@ -546,6 +570,7 @@ impl Scanner {
             self.first.iter_mut().for_each(Vec::clear);
             self.pairs.iter_mut().for_each(PairCache::clear);
         }
+        self.release_large_buffers(tokens.len(), input.len());
         self.norm.clear();
         self.bounds.clear();
         self.keys.clear();
@@ -580,44 +605,53 @@ impl Scanner {
         }));
         let norm = self.norm.as_bytes();
         let mut words = 0;
-        let table = &self.words;
-        self.keys.extend(tokens.iter().zip(&self.bounds).map(|(t, &(a, b))| {
-            let word = &norm[a as usize..b as usize];
-            // Only a word starts a phrase, so only words need a number.
-            // Long tokens are rare and would fill the table with copies of
-            // themselves: walked every time instead.
-            if t.kind == TokenKind::Word && word.len() <= MEMO_WORD_BYTES {
-                let key = WordKey::new(word);
-                let home = key.home();
-                // The table is too large for the CPU's caches: its lookups
-                // come after every token is keyed, so that they find the
-                // slots loaded (a lookup at once would wait on each).
-                table.prefetch(home);
-                words += 1;
-                (key, home)
-            } else {
-                (WordKey::new(&[]), UNKEYED)
-            }
-        }));
         self.word_ids.clear();
-        let (table, firsts) = (&mut self.words, &self.first);
-        self.word_ids.extend(self.keys.iter().zip(&self.bounds).map(|(&(key, home), &(a, b))| {
-            if home == UNKEYED {
-                return NOT_MEMOIZED;
-            }
-            let id = table.number_keyed(&norm[a as usize..b as usize], key, home);
-            // Likewise the walks' first-word memos, which the walks read in
-            // the same order. (By index: iterating the layers' vectors
-            // divided their byte length by 24 at every word, 6M
-            // instructions over the BBC corpus.)
-            #[allow(clippy::needless_range_loop)]
-            for l in 0..firsts.len() {
-                if let Some(memo) = firsts[l].get(id as usize) {
-                    prefetch(memo);
+        // Keyed and numbered a chunk of tokens at a time: the keys of a
+        // whole document took 32 bytes a token (268 MB for an 8 MB line
+        // of punctuation), and a chunk is room enough for the prefetches.
+        for lo in (0..tokens.len()).step_by(KEY_CHUNK_TOKENS) {
+            let chunk = lo..tokens.len().min(lo + KEY_CHUNK_TOKENS);
+            let bounds = &self.bounds[chunk.clone()];
+            let table = &self.words;
+            self.keys.clear();
+            self.keys.extend(tokens[chunk].iter().zip(bounds).map(|(t, &(a, b))| {
+                let word = &norm[a as usize..b as usize];
+                // Only a word starts a phrase, so only words need a number.
+                // Long tokens are rare and would fill the table with copies
+                // of themselves: walked every time instead.
+                if t.kind == TokenKind::Word && word.len() <= MEMO_WORD_BYTES {
+                    let key = WordKey::new(word);
+                    let home = key.home();
+                    // The table is too large for the CPU's caches: its
+                    // lookups come after the chunk's tokens are keyed, so
+                    // that they find the slots loaded (a lookup at once
+                    // would wait on each).
+                    table.prefetch(home);
+                    words += 1;
+                    (key, home)
+                } else {
+                    (WordKey::new(&[]), UNKEYED)
                 }
-            }
-            id
-        }));
+            }));
+            let (table, firsts) = (&mut self.words, &self.first);
+            self.word_ids.extend(self.keys.iter().zip(bounds).map(|(&(key, home), &(a, b))| {
+                if home == UNKEYED {
+                    return NOT_MEMOIZED;
+                }
+                let id = table.number_keyed(&norm[a as usize..b as usize], key, home);
+                // Likewise the walks' first-word memos, which the walks read
+                // in the same order. (By index: iterating the layers'
+                // vectors divided their byte length by 24 at every word, 6M
+                // instructions over the BBC corpus.)
+                #[allow(clippy::needless_range_loop)]
+                for l in 0..firsts.len() {
+                    if let Some(memo) = firsts[l].get(id as usize) {
+                        prefetch(memo);
+                    }
+                }
+                id
+            }));
+        }
         for first in &mut self.first {
             first.resize(self.words.len(), None);
         }
@@ -893,6 +927,27 @@ mod tests {
         let all = s.scan(&l, input, &toks, ScanMode::All);
         let spans: Vec<_> = all.iter().map(|m| &input[m.start..m.end]).collect();
         assert_eq!(spans, ["Knowledge  Authorities", "Knowledge", "Authorities"]);
+    }
+
+    #[test]
+    fn a_huge_input_does_not_keep_its_buffers() {
+        let l = lex(&[("knowledge", "intelligence")]);
+        let mut s = Scanner::new();
+        // More tokens than the scanner keeps buffers for: punctuation, one
+        // token a byte.
+        let huge = "\"".repeat(SCAN_BUFFER_MAX_TOKENS + 1);
+        assert!(s.scan(&l, &huge, &tokenize(&huge), ScanMode::All).is_empty());
+        assert!(s.bounds.capacity() > SCAN_BUFFER_MAX_TOKENS);
+        assert!(s.keys.capacity() <= KEY_CHUNK_TOKENS, "keys are made a chunk at a time");
+        let small = "The knowledge authorities said.";
+        let found = s.scan(&l, small, &tokenize(small), ScanMode::All);
+        assert_eq!(found.len(), 1, "the next scan is right");
+        assert!(s.bounds.capacity() < 1024 && s.word_ids.capacity() < 1024);
+        // A huge input after a huge input keeps them.
+        let big = "\" ".repeat(SCAN_BUFFER_MAX_TOKENS + 1);
+        s.scan(&l, &huge, &tokenize(&huge), ScanMode::All);
+        s.scan(&l, &big, &tokenize(&big), ScanMode::All);
+        assert!(s.bounds.capacity() > SCAN_BUFFER_MAX_TOKENS);
     }
 
     #[test]
