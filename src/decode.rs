@@ -948,7 +948,8 @@ impl Decoder {
     /// detector pass and then a restoration of their own would each make:
     /// `restore --only-spun` on spun text did that work twice. The detector
     /// decodes it without the document cache, embedding context and memo
-    /// prepared for this decoder, which its settings leave out.
+    /// that this decoder's settings add, and which are made only for a
+    /// document it goes on to restore.
     pub(crate) fn analyze_chosen_gated(
         &self,
         detector: &Decoder,
@@ -956,18 +957,14 @@ impl Decoder {
         exclude: &[Range<usize>],
         go_on: impl FnOnce(&Analysis) -> bool,
     ) -> Option<Analysis> {
-        let mut doc = self.prepare(text, exclude);
-        let mine = (doc.cache.take(), doc.embed.take(), doc.memo.take());
+        let mut doc = self.prepare_bare(text, exclude);
         let detected = detector.decode(&doc, Originals::Unread);
-        (doc.cache, doc.embed, doc.memo) = mine;
         let go = go_on(&detected);
         recycle_spans(detected.spans);
         if go {
+            self.complete(&mut doc);
             Some(self.analyze_doc(doc, Originals::Chosen))
         } else {
-            if let Some(memo) = doc.memo.take() {
-                recycle_memo(memo.into_inner());
-            }
             recycle(doc);
             None
         }
@@ -1068,6 +1065,14 @@ impl Decoder {
     /// Everything about `text` that no setting of a pass changes: tokens,
     /// lexicon matches, protected tokens, sentences, the document cache.
     fn prepare<'t>(&self, text: &'t str, exclude: &[Range<usize>]) -> Doc<'t> {
+        let mut doc = self.prepare_bare(text, exclude);
+        self.complete(&mut doc);
+        doc
+    }
+
+    /// [`prepare`](Decoder::prepare) without the parts
+    /// [`complete`](Decoder::complete) adds.
+    fn prepare_bare<'t>(&self, text: &'t str, exclude: &[Range<usize>]) -> Doc<'t> {
         let tokens = tokenize(text);
         // One scanner per thread: it remembers where frequent words end in
         // the FST, which pays off across the documents of a bulk run.
@@ -1177,28 +1182,10 @@ impl Decoder {
         for t in 1..start.len() {
             start[t] += start[t - 1];
         }
-        // With the cache model on, every sentence's ids now, to count the
-        // document's words; otherwise each when its sentence has spans.
         sentences.clear();
         sentences.extend(bounds.iter().map(|_| std::cell::OnceCell::new()));
-        let all_sentences = || {
-            for (cell, r) in sentences.iter().zip(&bounds) {
-                cell.get_or_init(|| self.sentence(text, &tokens, &numbers, r));
-            }
-            sentences.iter().filter_map(|c| c.get()).collect::<Vec<&Sentence>>()
-        };
-        let cache = (self.params.cache_weight > 0.0 && !bounds.is_empty())
-            .then(|| DocCache::count(&all_sentences(), self.params.cache_weight));
-        let embed = (self.params.embed_weight > 0.0 && !bounds.is_empty())
-            .then(|| Box::new(DocEmbed::new(&all_sentences(), &bounds, self.embed_index())));
-        let memo =
-            (self.params.adaptive_rate.is_some() && matches.len() <= MEMO_MAX_MATCHES).then(|| {
-                let mut memo = MEMO_POOL.with(|pool| pool.take());
-                memo.reset(matches.len(), &self.params);
-                std::cell::RefCell::new(memo)
-            });
         Doc {
-            memo,
+            memo: None,
             text,
             tokens,
             matches,
@@ -1208,10 +1195,37 @@ impl Decoder {
             not_english,
             start,
             sentences,
-            cache,
-            embed,
+            cache: None,
+            embed: None,
             numbers,
         }
+    }
+
+    /// The parts of a prepared document that this decoder's settings ask
+    /// for: the document cache, the embedding context and the second
+    /// pass's memo. [`Decoder::analyze_chosen_gated`] prepares without
+    /// them and completes only the documents it goes on to restore.
+    fn complete(&self, doc: &mut Doc<'_>) {
+        let Doc { text, tokens, matches, bounds, sentences, numbers, .. } = &*doc;
+        // With the cache model on, every sentence's ids now, to count the
+        // document's words; otherwise each when its sentence has spans.
+        let all_sentences = || {
+            for (cell, r) in sentences.iter().zip(bounds) {
+                cell.get_or_init(|| self.sentence(text, tokens, numbers, r));
+            }
+            sentences.iter().filter_map(|c| c.get()).collect::<Vec<&Sentence>>()
+        };
+        let cache = (self.params.cache_weight > 0.0 && !bounds.is_empty())
+            .then(|| DocCache::count(&all_sentences(), self.params.cache_weight));
+        let embed = (self.params.embed_weight > 0.0 && !bounds.is_empty())
+            .then(|| Box::new(DocEmbed::new(&all_sentences(), bounds, self.embed_index())));
+        let memo =
+            (self.params.adaptive_rate.is_some() && matches.len() <= MEMO_MAX_MATCHES).then(|| {
+                let mut memo = MEMO_POOL.with(|pool| pool.take());
+                memo.reset(matches.len(), &self.params);
+                std::cell::RefCell::new(memo)
+            });
+        (doc.cache, doc.embed, doc.memo) = (cache, embed, memo);
     }
 
     /// The word vectors of the model's words.
