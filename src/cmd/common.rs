@@ -122,7 +122,10 @@ const WINDOW_PER_THREAD: usize = 64;
 pub struct InputArgs {
     /// Files or directories (read recursively) to process; `-` reads
     /// standard input. Gzip and zstd files, WARC/WET archives and HTML
-    /// pages are recognised by their content.
+    /// pages are recognised by their content. Text is read as UTF-8 (or
+    /// UTF-16 after a byte-order mark); a page's declared charset is
+    /// honoured, and the encoding of text that is neither is guessed, with
+    /// a warning.
     #[arg(value_name = "PATH|-", required_unless_present_any = ["files_from", "jsonl"])]
     pub paths: Vec<PathBuf>,
     /// Only read files from directories whose name or relative path matches
