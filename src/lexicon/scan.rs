@@ -252,8 +252,9 @@ impl WordTable {
         self.number_keyed(word, key, key.home())
     }
 
-    /// [`number`](WordTable::number) with `word`'s key and its home slot
-    /// already worked out.
+    /// The number of `word` (given one if it has none and the table has
+    /// room; `NOT_MEMOIZED` when full), with its key and the key's home
+    /// slot already worked out.
     #[inline]
     fn number_keyed(&mut self, word: &[u8], key: WordKey, home: u32) -> u32 {
         let mask = self.slots.len() - 1;
