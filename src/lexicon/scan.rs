@@ -931,6 +931,53 @@ mod tests {
     }
 
     #[test]
+    fn chunks_of_keys_change_no_result() {
+        // Phrases never cross a full stop, so a text of many sentences
+        // scans as its sentences scanned one by one: across the chunks of
+        // tokens the scanner keys at a time too.
+        let l = lex(&[
+            ("knowledge", "intelligence"),
+            ("knowledge authorities", "intelligence officials"),
+            ("authorities", "officials"),
+            ("discontinuance of threats", "cessation of hostilities"),
+        ]);
+        let sentences = [
+            "The knowledge authorities said so. ",
+            "A discontinuance of threats was agreed. ",
+            "Authorities gave no knowledge of it. ",
+            "Nothing here at all. ",
+        ];
+        let mut text = String::new();
+        let mut want = Vec::new();
+        let mut tokens_before = 0;
+        let mut alone = Scanner::new();
+        for k in 0..3 * KEY_CHUNK_TOKENS / 5 {
+            let sentence = sentences[k % sentences.len()];
+            let toks = tokenize(sentence);
+            for m in alone.scan(&l, sentence, &toks, ScanMode::All) {
+                let values = m.hits().collect::<Vec<_>>();
+                want.push((
+                    m.first + tokens_before,
+                    m.last + tokens_before,
+                    m.start + text.len(),
+                    m.end + text.len(),
+                    values,
+                ));
+            }
+            tokens_before += toks.len();
+            text.push_str(sentence);
+        }
+        let toks = tokenize(&text);
+        assert!(toks.len() > 2 * KEY_CHUNK_TOKENS);
+        let got: Vec<_> = Scanner::new()
+            .scan(&l, &text, &toks, ScanMode::All)
+            .into_iter()
+            .map(|m| (m.first, m.last, m.start, m.end, m.hits().collect::<Vec<_>>()))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
     fn a_huge_input_does_not_keep_its_buffers() {
         let l = lex(&[("knowledge", "intelligence")]);
         let mut s = Scanner::new();
