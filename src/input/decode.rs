@@ -233,6 +233,41 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
 
         #[test]
+        fn utf8_text_is_taken_as_it_is(text in "\\PC{0,200}") {
+            let (decoded, warning) = decode_text(text.clone().into_bytes());
+            proptest::prop_assert_eq!(decoded, text);
+            proptest::prop_assert_eq!(warning, None);
+        }
+
+        #[test]
+        fn windows_1252_english_round_trips(
+            words in proptest::collection::vec(
+                ("[a-z]{1,9}", proptest::option::weighted(0.2, proptest::sample::select(vec![
+                    '\u{e9}', '\u{e8}', '\u{ef}', '\u{a3}', '\u{2019}', '\u{201c}', '\u{201d}',
+                    '\u{2013}', '\u{2014}', '\u{a0}', '\u{b0}', '\u{fc}',
+                ]))),
+                3..60,
+            )
+        ) {
+            // English words, some with a character windows-1252 has and
+            // ASCII lacks: read back as they were, and said to be
+            // windows-1252.
+            let text: String = words
+                .iter()
+                .map(|(w, c)| c.map_or(w.clone(), |c| format!("{w}{c}")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
+            proptest::prop_assume!(!unmappable && !bytes.is_ascii());
+            let (decoded, warning) = decode_text(bytes.into_owned());
+            proptest::prop_assert_eq!(decoded, text);
+            proptest::prop_assert_eq!(
+                warning.as_deref(),
+                Some("not UTF-8: decoded as windows-1252 (a guess)")
+            );
+        }
+
+        #[test]
         fn decisions_match_the_previous_check(mut bytes in bytes(), bom in 0..4usize) {
             let boms: [&[u8]; 4] = [b"", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"];
             bytes.splice(0..0, boms[bom].iter().copied());
