@@ -31,8 +31,9 @@ pub struct Case {
     pub spun: Vec<(f32, SpunDoc)>,
 }
 
-/// Reads the BBC corpus (`DIR/*/*.txt`), sorted by path; invalid UTF-8 is
-/// decoded lossily (one file of the corpus has it).
+/// Reads the BBC corpus (`DIR/*/*.txt`), sorted by path, decoded as
+/// `score` and `restore` decode text (one file of the corpus has a Latin-1
+/// "£", which they read as windows-1252).
 pub fn load_corpus(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
     let mut paths: Vec<PathBuf> = Vec::new();
     for entry in std::fs::read_dir(dir)? {
@@ -51,7 +52,7 @@ pub fn load_corpus(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
         .into_iter()
         .map(|p| {
             let bytes = std::fs::read(&p)?;
-            Ok((p.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()))
+            Ok((p.display().to_string(), crate::input::decode_text(bytes).0))
         })
         .collect()
 }

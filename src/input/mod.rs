@@ -64,6 +64,7 @@ use std::sync::Arc;
 use globset::{GlobBuilder, GlobMatcher};
 
 pub use boilerplate::{boilerplate_ranges, is_boilerplate};
+pub(crate) use decode::decode_text;
 
 use crate::error::{Error, Result};
 use compress::{decompress, peek, Compression, DynRead};
