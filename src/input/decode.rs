@@ -87,9 +87,11 @@ pub(crate) fn decode_text(mut bytes: Vec<u8>) -> (String, Option<String>) {
 /// sequences: damage, decoded lossily); otherwise in the legacy encoding
 /// [`chardetng`] guesses (see the module docs).
 fn decode_undeclared(bytes: Vec<u8>) -> (String, Option<String>) {
-    if std::str::from_utf8(&bytes).is_ok() {
-        return decode_utf8(bytes);
-    }
+    // Valid UTF-8 becomes the text without a copy, checked once.
+    let bytes = match String::from_utf8(bytes) {
+        Ok(text) => return (text, None),
+        Err(err) => err.into_bytes(),
+    };
     let (mut multibyte, mut invalid) = (0usize, 0usize);
     for chunk in bytes.utf8_chunks() {
         // Lead bytes of multi-byte characters are 0xC0 and up.
