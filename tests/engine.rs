@@ -272,6 +272,23 @@ fn only_spun_restores_what_the_detector_calls_spun_and_leaves_the_rest() {
 }
 
 #[test]
+fn only_spun_with_a_detector_that_reads_text_otherwise_gives_the_same() {
+    // The detector and the restorer share one prepared document when they
+    // read text alike (the same lexicon and model). A detector that does
+    // not (here: one that scores every language) prepares its own; the
+    // answers for English text are the same.
+    let params = unspin::decode::Params { english_only: false, ..unspin::decode::Params::detect() };
+    let detector =
+        Scorer::with_decoder(decoder().with_params(params), unspin::detect::Calibration::default());
+    let apart = Restorer::new(decoder()).only_spun(detector);
+    let shared = Restorer::new(decoder()).only_spun(Scorer::new(decoder()));
+    for name in ["clean-news.txt", "spun-news.txt", "paraphrased-news.txt"] {
+        let text = example(name);
+        assert_eq!(apart.restore(&text, &[]), shared.restore(&text, &[]), "{name}");
+    }
+}
+
+#[test]
 fn restore_only_spun_on_the_command_line() {
     let json = |args: &[&str]| -> serde_json::Value {
         let out = unspin().args(["restore", "--format", "json"]).args(args).output().unwrap();

@@ -963,6 +963,13 @@ impl Decoder {
         exclude: &[Range<usize>],
         go_on: impl FnOnce(&Analysis) -> bool,
     ) -> Option<Analysis> {
+        if !self.reads_as(detector) {
+            // Two readings of the text: each decoder prepares its own.
+            let detected = detector.analyze_spelling(text, exclude, Originals::Unread);
+            let go = go_on(&detected);
+            recycle_spans(detected.spans);
+            return go.then(|| self.analyze_chosen(text, exclude));
+        }
         let mut doc = self.prepare_bare(text, exclude);
         let detected = detector.decode(&doc, Originals::Unread);
         let go = go_on(&detected);
@@ -974,6 +981,21 @@ impl Decoder {
             recycle(doc);
             None
         }
+    }
+
+    /// Whether `other` prepares a text as this decoder does: the same
+    /// lexicon and language model (clones of the same ones, so that a
+    /// match found with one names candidates in the other), and the same
+    /// choice of leaving documents that are not English alone.
+    fn reads_as(&self, other: &Decoder) -> bool {
+        let same_lm = match (&self.lm, &other.lm) {
+            (Model::Static(a), Model::Static(b)) => std::ptr::eq(*a, *b),
+            (Model::Shared(a), Model::Shared(b)) => std::sync::Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        same_lm
+            && self.lexicon.is(&other.lexicon)
+            && self.params.english_only == other.params.english_only
     }
 
     /// [`analyze`](Decoder::analyze), spelling out the originals `which`.

@@ -351,6 +351,12 @@ impl Lexicon {
             .collect()
     }
 
+    /// Whether `other` is this very lexicon (a clone of the same one), not
+    /// merely an equal one.
+    pub(crate) fn is(&self, other: &Lexicon) -> bool {
+        Arc::ptr_eq(&self.layers, &other.layers)
+    }
+
     /// A short content hash of all layers, for provenance in reports: the
     /// first 16 hex digits of SHA-256 over the layers' hashes.
     pub fn content_hash(&self) -> String {
