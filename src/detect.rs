@@ -79,9 +79,7 @@ impl FlaggedSpan {
             end: s.end,
             text: text[s.start..s.end].to_string(),
             original,
-            confidence: crate::decode::logistic(
-                c.span_confidence[0] * s.gain + doc_term + c.span_confidence[2],
-            ),
+            confidence: c.span_confidence_in(s.gain, doc_term),
             gain: s.gain,
         }
     }
@@ -182,8 +180,14 @@ impl Calibration {
     /// document of spin rate `rate` ([`Calibration::span_confidence`]; the
     /// rate is read as at least 0.5% and at most 90%).
     pub fn span_confidence(&self, gain: f32, rate: f32) -> f32 {
+        self.span_confidence_in(gain, self.span_doc_term(rate))
+    }
+
+    /// [`span_confidence`](Calibration::span_confidence) with the rate's
+    /// part already worked out ([`Calibration::span_doc_term`]).
+    fn span_confidence_in(&self, gain: f32, doc_term: f32) -> f32 {
         let [g, _, b] = self.span_confidence;
-        crate::decode::logistic(g * gain + self.span_doc_term(rate) + b)
+        crate::decode::logistic(g * gain + doc_term + b)
     }
 
     /// The rate's part of a span's confidence, the same for every span of
@@ -428,11 +432,12 @@ impl Scorer {
         Report { words: analysis.words, spans, spin_rate, score, label }
     }
 
-    /// The label of `text` alone, without its spans' originals: what
-    /// `restore --only-spun` asks before restoring.
+    /// The label of `text` alone: the question `restore --only-spun` asks
+    /// of each document (which answers it from the document it prepares
+    /// for the restorer too, [`Scorer::label_of`]).
     pub fn label(&self, text: &str, exclude: &[Range<usize>]) -> Label {
         let analysis = self.decoder.analyze_chosen(text, exclude);
-        let label = self.verdict(&analysis).2;
+        let label = self.label_of(&analysis);
         crate::decode::recycle_spans(analysis.spans);
         label
     }

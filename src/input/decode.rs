@@ -104,7 +104,11 @@ fn decode_undeclared(bytes: Vec<u8>) -> (String, Option<String>) {
     let encoding = guess_encoding(&bytes, chardetng::Utf8Detection::Deny);
     let (text, warning) = decode_with(encoding, &bytes);
     let guessed = format!("not UTF-8: decoded as {} (a guess)", encoding.name());
-    (text, Some(warning.map_or(guessed.clone(), |w| format!("{guessed}; {w}"))))
+    let warning = match warning {
+        Some(w) => format!("{guessed}; {w}"),
+        None => guessed,
+    };
+    (text, Some(warning))
 }
 
 /// The legacy encoding of `bytes` that [`chardetng`] guesses (`utf8`: may
