@@ -273,11 +273,12 @@ fn jsonl_html_field_is_extracted() {
     assert_eq!(page.error, None);
     assert_eq!(page.title.as_deref(), Some("Quay news"));
     assert!(page.html.as_deref().unwrap().starts_with("<!DOCTYPE html>"));
-    assert!(page.text.starts_with("The quay will reopen on Friday"), "{}", page.text);
+    // The headline opens the text, as in a plain-text story.
+    assert!(page.text.starts_with("Quay news\n\nThe quay will reopen on Friday"), "{}", page.text);
     assert!(!page.text.contains("READ:"), "{}", page.text);
     assert!(!page.text.contains("Home"), "{}", page.text);
     assert!(!page.text.contains("Leave a Comment"), "{}", page.text);
-    assert_eq!(paragraphs(&page.text).len(), 3, "{}", page.text);
+    assert_eq!(paragraphs(&page.text).len(), 4, "{}", page.text);
 }
 
 #[test]
@@ -383,7 +384,9 @@ fn warc_html_responses() {
     );
     assert_eq!(library.title.as_deref(), Some("Branch library reopens after roof repairs"));
     assert!(
-        library.text.starts_with("The branch library on Quarry Lane reopened"),
+        library.text.starts_with(
+            "Branch library reopens after roof repairs\n\nThe branch library on Quarry Lane reopened"
+        ),
         "{}",
         library.text
     );
@@ -470,6 +473,8 @@ fn warc_record_without_content_length_is_skipped_with_an_error() {
 struct Page {
     path: &'static str,
     title: &'static str,
+    /// The first paragraph of the text: the headline as the page shows it.
+    headline: &'static str,
     url: &'static str,
     first: &'static str,
     last: &'static str,
@@ -481,6 +486,7 @@ const PAGES: &[Page] = &[
     Page {
         path: "html/harbour.html",
         title: "Harbour council backs new ferry timetable",
+        headline: "Harbour council backs new ferry timetable after months of debate",
         url: "https://coastal-ledger.example/news/2024/03/harbour-ferry-timetable/",
         first: "Councillors in Porthwenna voted on Tuesday evening",
         last: "at seven o\u{2019}clock.",
@@ -510,6 +516,7 @@ const PAGES: &[Page] = &[
     Page {
         path: "html/market_cp1252.html",
         title: "Farmers\u{2019} market reopens in the old tram depot",
+        headline: "Farmers\u{2019} market reopens in the old tram depot",
         url: "https://valleycourier.example/local/farmers-market-tram-depot-1187",
         first: "After two years without a permanent home",
         last: "next full council meeting in May.",
@@ -532,6 +539,7 @@ const PAGES: &[Page] = &[
     Page {
         path: "html/moss_blog.html",
         title: "Does moss really prefer the north side of a wall?",
+        headline: "Does moss really prefer the north side of a wall?",
         url: "https://fieldnotes.example/posts/moss-on-north-walls",
         first: "Every scout learns",
         last: "will serve you much better.",
@@ -556,6 +564,7 @@ const PAGES: &[Page] = &[
     Page {
         path: "html/malformed.html",
         title: "Night bus service to return this summer",
+        headline: "Night bus service to return this summer",
         url: "https://northgate-herald.example/transport/night-bus-returns",
         first: "The night bus between Northgate and the city centre",
         last: "printed copies will be available in libraries.",
@@ -582,6 +591,8 @@ fn html_pages_yield_their_article() {
         assert_eq!(doc.url.as_deref(), Some(page.url), "{path}");
         assert!(doc.html.is_some(), "{path}");
         let paras = paragraphs(&doc.text);
+        assert_eq!(paras[0], page.headline, "{path}");
+        assert_eq!(doc.text.matches(page.headline).count(), 1, "{path}: headline twice");
         // Headings and bylines may come along; the article proper must be
         // complete and in order, split into paragraphs.
         let start = paras.iter().position(|p| p.starts_with(page.first));

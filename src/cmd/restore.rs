@@ -584,8 +584,9 @@ fn mark_text(text: &str, edits: &[Edit]) -> String {
 /// each edit's old text is looked for in the page's body text (outside tags,
 /// comments, scripts and styles), as whole words with any run of whitespace
 /// between them, after the previous edit's place. The search starts where
-/// the article's first words are found, so that menus before the article
-/// are not marked. An edit that is not found (its words split by a tag, or
+/// the article's first words are found (its headline's, or its first
+/// paragraph's when the page shows the headline only in its `<title>`), so
+/// that menus before the article are not marked. An edit that is not found (its words split by a tag, or
 /// written with an entity) is left out. Markup is copied unchanged.
 pub fn mark_html(page: &str, text: &str, edits: &[Edit]) -> String {
     let segments = text_segments(page);
@@ -598,18 +599,21 @@ pub fn mark_html(page: &str, text: &str, edits: &[Edit]) -> String {
         })
     };
     let start = segments.first().map_or(0, |s| s.start);
-    let first_line: Vec<String> = text
+    // The text's first line is the headline, which a page may show only in
+    // its <title>; then the article starts at the second.
+    let lines: Vec<Vec<String>> = text
         .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .split_whitespace()
-        .map(escape)
+        .filter(|l| !l.trim().is_empty())
+        .take(2)
+        .map(|l| l.split_whitespace().map(escape).collect())
         .collect();
-    let anchor = [6, 3]
-        .iter()
-        .map(|&n| &first_line[..first_line.len().min(n)])
-        .filter(|words| !words.is_empty())
-        .find_map(|words| find(0, start, words));
+    let anchor = lines.iter().find_map(|line| {
+        [6, 3]
+            .iter()
+            .map(|&n| &line[..line.len().min(n)])
+            .filter(|words| !words.is_empty())
+            .find_map(|words| find(0, start, words))
+    });
     let (mut seg, mut from) = anchor.map_or((0, start), |(i, found)| (i, found.start));
     let mut marks: Vec<(Range<usize>, String)> = Vec::new();
     for edit in edits {
@@ -733,6 +737,18 @@ mod tests {
         let out = mark_html(page, "News today\n\nNews of the day", &[edit("News", "Word")]);
         assert!(out.contains("<nav>Home News</nav>"), "{out}");
         assert!(out.contains("<h1><mark title=\"spun: News\">Word</mark> today</h1>"), "{out}");
+    }
+
+    #[test]
+    fn a_headline_only_in_the_title_does_not_lose_the_article() {
+        // The text opens with the headline, which the page's body lacks:
+        // the article's first paragraph anchors the search instead.
+        let page = "<html><head><title>Rail news</title></head><body><nav>rail timetable</nav>\
+                    <p>The rail timetable changes in May.</p></body></html>";
+        let text = "Rail news\n\nThe rail timetable changes in May.";
+        let out = mark_html(page, text, &[edit("rail", "bus")]);
+        assert!(out.contains("<nav>rail timetable</nav>"), "{out}");
+        assert!(out.contains("The <mark title=\"spun: rail\">bus</mark> timetable"), "{out}");
     }
 
     #[test]
