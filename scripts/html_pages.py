@@ -11,11 +11,14 @@ buttons and reader comments, an old table layout with paragraphs split by
 <br>, and a page with "READ MORE" cross-links between paragraphs. Every
 word around the article (menus, headlines, comments) is ours.
 
-    html_pages.py make CORPUS LIST OUT      # pages of the files in LIST
+    html_pages.py make LIST OUT             # pages of the files in LIST
+    html_pages.py wet OUT                   # OUT/<template>.wet from the pages
     html_pages.py extraction LIST OUT RESTORED.jsonl
     html_pages.py agreement LIST OUT PLAIN.jsonl PAGES.jsonl
 
-`make` writes OUT/<template>/<n>.html for the n-th file of LIST;
+`make` writes OUT/<template>/<n>.html for the n-th file of LIST; `wet`
+writes the pages' text as WET conversion records (every text block on a
+line, as Common Crawl's WET files have it: no article extraction);
 `extraction` compares the text `unspin restore --format json` read from
 each page (its edits undone) with the article's words; `agreement`
 compares `unspin score --format jsonl` of the pages with that of the plain
@@ -24,6 +27,7 @@ files. scripts/html-pages runs the three.
 
 import collections
 import html
+import html.parser
 import json
 import os
 import re
@@ -168,6 +172,55 @@ def make(corpus_list, out):
                 f.write(page(template, n, title, paras))
 
 
+BLOCKS = {"p", "div", "li", "h1", "h2", "h3", "br", "tr", "td", "header", "footer", "nav",
+          "aside", "article", "main", "title", "ul", "ol", "form", "label", "time", "center",
+          "table"}
+
+
+class PageText(html.parser.HTMLParser):
+    """Every text block of a page on a line of its own, as in the WET files
+    of Common Crawl (scripts and styles left out)."""
+
+    def __init__(self):
+        super().__init__()
+        self.out, self.skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in ("script", "style")
+        if tag in BLOCKS:
+            self.out.append("\n")
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in ("script", "style")
+        if tag in BLOCKS:
+            self.out.append("\n")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.out.append(data)
+
+    def text(self):
+        lines = (re.sub(r"[ \t]+", " ", l).strip() for l in "".join(self.out).split("\n"))
+        return "\n".join(l for l in lines if l) + "\n"
+
+
+def wet(out):
+    """OUT/<template>.wet: each page of OUT/<template>/ as the text of a WET
+    conversion record, with the page's path as its target URI."""
+    for template in TEMPLATES:
+        folder = os.path.join(out, template)
+        with open(os.path.join(out, template + ".wet"), "wb") as w:
+            for name in sorted(os.listdir(folder)):
+                parser = PageText()
+                with open(os.path.join(folder, name), encoding="utf-8") as f:
+                    parser.feed(f.read())
+                body = parser.text().encode("utf-8")
+                w.write(b"WARC/1.0\r\nWARC-Type: conversion\r\n"
+                        + f"WARC-Target-URI: {folder}/{name}\r\n".encode()
+                        + b"Content-Type: text/plain\r\n"
+                        + f"Content-Length: {len(body)}\r\n\r\n".encode() + body + b"\r\n\r\n")
+
+
 def words(text):
     return re.findall(r"\w+", text.lower())
 
@@ -277,4 +330,4 @@ def agreement(corpus_list, out, plain_jsonl, pages_jsonl):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"make": make, "extraction": extraction, "agreement": agreement}[cmd](*args)
+    {"make": make, "wet": wet, "extraction": extraction, "agreement": agreement}[cmd](*args)

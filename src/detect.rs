@@ -434,7 +434,7 @@ impl Scorer {
 
     /// The label of `text` alone: the question `restore --only-spun` asks
     /// of each document (which answers it from the document it prepares
-    /// for the restorer too, [`Scorer::label_of`]).
+    /// for the restorer too, `Scorer::label_of`).
     pub fn label(&self, text: &str, exclude: &[Range<usize>]) -> Label {
         let analysis = self.decoder.analyze_chosen(text, exclude);
         let label = self.label_of(&analysis);

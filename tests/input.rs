@@ -363,6 +363,57 @@ fn wet_conversion_records() {
     }
 }
 
+/// A WET record's text is the whole page's: its menus, link lists and
+/// footer are marked like boilerplate (neither scored nor restored); its
+/// article, a subheading and a short list inside it are not.
+#[test]
+fn wet_page_furniture_is_marked() {
+    let page = "Riverside Gazette | Local news, sport and weather\n\
+                Home\nNews\nSport\nWeather\nWhat's On\n\
+                The branch library on Quarry Lane reopened on Monday after three months of roof repairs.\n\
+                New opening hours\n\
+                The library will now open on Sunday afternoons, the council said in a statement.\n\
+                Most read\n\
+                Bus timetable changes come into force on Monday\n\
+                Volunteers clear litter from the canal towpath\n\
+                School choir to perform at the town hall in March\n\
+                Contact us | Terms of use | Privacy policy\n";
+    let record = format!(
+        "WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: https://gazette.example/library\r\n\
+         Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{page}\r\n\r\n",
+        page.len()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let wet = dir.path().join("page.warc.wet");
+    std::fs::write(&wet, record).unwrap();
+    let all: Vec<Document> = open_inputs(&[wet], None, &defaults()).unwrap().collect();
+    assert_eq!(all.len(), 1);
+    let doc = &all[0];
+    assert_eq!(doc.text, page);
+    let marked: Vec<&str> = doc.boilerplate.iter().map(|r| &doc.text[r.clone()]).collect();
+    assert_eq!(
+        marked,
+        [
+            "Riverside Gazette | Local news, sport and weather",
+            "Home",
+            "News",
+            "Sport",
+            "Weather",
+            "What's On",
+            "Most read",
+            "Bus timetable changes come into force on Monday",
+            "Volunteers clear litter from the canal towpath",
+            "School choir to perform at the town hall in March",
+            "Contact us | Terms of use | Privacy policy",
+        ]
+    );
+    // The same text in a plain file is an article as it stands.
+    let txt = dir.path().join("page.txt");
+    std::fs::write(&txt, page).unwrap();
+    let plain: Vec<Document> = open_inputs(&[txt], None, &defaults()).unwrap().collect();
+    assert!(plain[0].boilerplate.is_empty(), "{:?}", plain[0].boilerplate);
+}
+
 #[test]
 fn warc_html_responses() {
     let all = docs(&["warc/crawl.warc.gz"], &defaults());

@@ -63,7 +63,7 @@ use std::sync::Arc;
 
 use globset::{GlobBuilder, GlobMatcher};
 
-pub use boilerplate::{boilerplate_ranges, is_boilerplate};
+pub use boilerplate::{boilerplate_ranges, is_boilerplate, page_furniture_ranges};
 pub(crate) use decode::decode_text;
 
 use crate::error::{Error, Result};

@@ -220,7 +220,16 @@ impl WarcRecords {
         let content = self.content(len)?;
         let source = headers.target_uri.clone().unwrap_or_else(|| self.at());
         let mut doc = match headers.kind.as_str() {
-            "conversion" => self.settings.bytes_document(source, content, Hint::default()),
+            "conversion" => {
+                let mut doc = self.settings.bytes_document(source, content, Hint::default());
+                // The text of a whole page, menus and footers included.
+                if doc.error.is_none() && doc.html.is_none() {
+                    doc.boilerplate.extend(super::page_furniture_ranges(&doc.text));
+                    doc.boilerplate.sort_by_key(|r| (r.start, r.end));
+                    doc.boilerplate.dedup();
+                }
+                doc
+            }
             "response" => match self.http_response(&source, &content)? {
                 Some(doc) => doc,
                 None => return Ok(None),
