@@ -15,6 +15,7 @@ word around the article (menus, headlines, comments) is ours.
     html_pages.py wet OUT                   # OUT/<template>.wet from the pages
     html_pages.py extraction LIST OUT RESTORED.jsonl
     html_pages.py agreement LIST OUT PLAIN.jsonl PAGES.jsonl
+    html_pages.py marks OUT RESTORED.jsonl MARKED   # restore --format html
 
 `make` writes OUT/<template>/<n>.html for the n-th file of LIST; `wet`
 writes the pages' text as WET conversion records (every text block on a
@@ -328,6 +329,31 @@ def agreement(corpus_list, out, plain_jsonl, pages_jsonl):
               f"{sum(d) / len(d):.4f} / {d[int(0.95 * (len(d) - 1))]:.4f} |")
 
 
+def marks(out, restored, marked):
+    """How many of `restore`'s edits (RESTORED, JSON) `restore --format html`
+    marked in the pages it wrote under MARKED, and in the edits' order."""
+    with open(restored) as f:
+        records = [json.loads(l) for l in f]
+    stats = collections.defaultdict(collections.Counter)
+    for template, n, r in by_template(records, out):
+        with open(os.path.join(marked, template, f"{n:05}.html"), encoding="utf-8") as f:
+            page = f.read()
+        found = [html.unescape(m) for m in re.findall(r'<mark title="spun: ([^"]*)">', page)]
+        olds = [e["old"] for e in r.get("edits") or []]
+        s = stats[template]
+        s["edits"] += len(olds)
+        s["marked"] += len(found)
+        s["in order"] += found == olds
+        s["pages"] += 1
+    print("| template | edits | marked in the page | pages whose marks are the edits, in order |")
+    print("|---|---|---|---|")
+    for template in TEMPLATES:
+        s = stats[template]
+        print(f"| {template} | {s['edits']} | {100 * s['marked'] / max(1, s['edits']):.2f}% | "
+              f"{100 * s['in order'] / max(1, s['pages']):.1f}% |")
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"make": make, "wet": wet, "extraction": extraction, "agreement": agreement}[cmd](*args)
+    {"make": make, "wet": wet, "extraction": extraction, "agreement": agreement,
+     "marks": marks}[cmd](*args)

@@ -582,31 +582,33 @@ fn mark_text(text: &str, edits: &[Edit]) -> String {
 ///
 /// The edits' offsets point into the extracted `text`, not the page, so
 /// each edit's old text is looked for in the page's body text (outside tags,
-/// comments, scripts and styles), as whole words with any run of whitespace
-/// between them, after the previous edit's place. The search starts where
-/// the article's first words are found (its headline's, or its first
-/// paragraph's when the page shows the headline only in its `<title>`), so
-/// that menus before the article are not marked. An edit that is not found (its words split by a tag, or
-/// written with an entity) is left out. Markup is copied unchanged.
+/// comments, scripts and styles; character references such as `&#8217;`
+/// read as the characters they stand for), as whole words with any run of
+/// whitespace between them, after the previous edit's place. The search
+/// starts where the article's first words are found (its headline's, or
+/// its first paragraph's when the page shows the headline only in its
+/// `<title>`), so that menus before the article are not marked. An edit
+/// that is not found (its words split by a tag) is left out. Markup is
+/// copied unchanged.
 pub fn mark_html(page: &str, text: &str, edits: &[Edit]) -> String {
-    let segments = text_segments(page);
-    // The first match of `words` at or after (segment, byte).
+    let segments: Vec<Decoded> =
+        text_segments(page).into_iter().map(|s| Decoded::new(page, s)).collect();
+    // The first match of `words` at or after (segment, page byte), as a
+    // range of the page.
     let find = |seg: usize, from: usize, words: &[String]| {
         (seg..segments.len()).find_map(|i| {
             let s = &segments[i];
-            let start = if i == seg { from.max(s.start) } else { s.start };
-            find_words(&page[..s.end], start, words).map(|found| (i, found))
+            let start = if i == seg { s.at.partition_point(|&p| p < from) } else { 0 };
+            let found = find_words(&s.text, start.min(s.text.len()), words)?;
+            Some((i, s.at[found.start]..s.at[found.end]))
         })
     };
-    let start = segments.first().map_or(0, |s| s.start);
+    let start = segments.first().map_or(0, |s| s.at[0]);
+    let words_of = |s: &str| -> Vec<String> { s.split_whitespace().map(String::from).collect() };
     // The text's first line is the headline, which a page may show only in
     // its <title>; then the article starts at the second.
-    let lines: Vec<Vec<String>> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .take(2)
-        .map(|l| l.split_whitespace().map(escape).collect())
-        .collect();
+    let lines: Vec<Vec<String>> =
+        text.lines().filter(|l| !l.trim().is_empty()).take(2).map(words_of).collect();
     let anchor = lines.iter().find_map(|line| {
         [6, 3]
             .iter()
@@ -617,7 +619,7 @@ pub fn mark_html(page: &str, text: &str, edits: &[Edit]) -> String {
     let (mut seg, mut from) = anchor.map_or((0, start), |(i, found)| (i, found.start));
     let mut marks: Vec<(Range<usize>, String)> = Vec::new();
     for edit in edits {
-        let words: Vec<String> = edit.old.split_whitespace().map(escape).collect();
+        let words = words_of(&edit.old);
         if words.is_empty() {
             continue;
         }
@@ -635,6 +637,47 @@ pub fn mark_html(page: &str, text: &str, edits: &[Edit]) -> String {
     }
     out.push_str(&page[at..]);
     out
+}
+
+/// A run of a page's text with its character references decoded.
+struct Decoded {
+    text: String,
+    /// For each byte of `text`, the page offset of the character (or
+    /// reference) it came from; one more entry, the run's end.
+    at: Vec<usize>,
+}
+
+impl Decoded {
+    /// The longest character reference looked for (`&CounterClockwiseContourIntegral;` is 33 bytes).
+    const MAX_REFERENCE: usize = 40;
+
+    fn new(page: &str, run: Range<usize>) -> Decoded {
+        let raw = &page[run.clone()];
+        let mut text = String::with_capacity(raw.len());
+        let mut at = Vec::with_capacity(raw.len() + 1);
+        let mut i = 0;
+        while let Some(c) = raw[i..].chars().next() {
+            let mut len = c.len_utf8();
+            let mut piece = std::borrow::Cow::Borrowed(&raw[i..i + len]);
+            if c == '&' {
+                let window = &raw.as_bytes()[i..raw.len().min(i + Self::MAX_REFERENCE)];
+                if let Some(semi) = window.iter().position(|&b| b == b';') {
+                    // `;` is ASCII, so the reference ends on a boundary.
+                    let reference = &raw[i..=i + semi];
+                    let decoded = html_escape::decode_html_entities(reference);
+                    if decoded != reference {
+                        len = semi + 1;
+                        piece = std::borrow::Cow::Owned(decoded.into_owned());
+                    }
+                }
+            }
+            text.push_str(&piece);
+            at.extend(std::iter::repeat_n(run.start + i, piece.len()));
+            i += len;
+        }
+        at.push(run.end);
+        Decoded { text, at }
+    }
 }
 
 /// `words` from byte `from` of `hay`: whole words, whitespace between.
@@ -749,6 +792,74 @@ mod tests {
         let out = mark_html(page, text, &[edit("rail", "bus")]);
         assert!(out.contains("<nav>rail timetable</nav>"), "{out}");
         assert!(out.contains("The <mark title=\"spun: rail\">bus</mark> timetable"), "{out}");
+    }
+
+    #[test]
+    fn character_references_read_as_their_characters() {
+        // WordPress writes apostrophes and quotes as references.
+        let page = "<body><h1>Britain&#8217;s streams</h1><p>Britain&rsquo;s streams &amp; \
+                    the&nbsp;common war</p></body>";
+        let text = "Britain\u{2019}s streams\n\nBritain\u{2019}s streams & the\u{a0}common war";
+        let edits = [
+            edit("Britain\u{2019}s streams", "Britain\u{2019}s jets"),
+            edit("streams & the", "jets and the"),
+            edit("common war", "civil war"),
+        ];
+        let out = mark_html(page, text, &edits);
+        assert!(
+            out.contains("<h1><mark title=\"spun: Britain’s streams\">Britain’s jets</mark></h1>"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "Britain&rsquo;s <mark title=\"spun: streams &amp; the\">jets and the</mark>&nbsp;"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("<mark title=\"spun: common war\">civil war</mark></p>"), "{out}");
+        // A lone ampersand, or one that starts no reference, is itself.
+        let out =
+            mark_html("<p>R&D war; A &B war</p>", "R&D war; A &B war", &[edit("A &B war", "x")]);
+        assert_eq!(out, "<p>R&D war; <mark title=\"spun: A &amp;B war\">x</mark></p>");
+    }
+
+    proptest::proptest! {
+        /// Any page, references cut short or not, any edits: marking never
+        /// panics, marks each edit at most once, and leaves the page as it
+        /// was outside the marks.
+        #[test]
+        fn marking_any_page_is_safe(
+            page in proptest::string::string_regex(
+                "(<p>|</p>|<b>|&amp;|&#8217;|&#x27;|&rsquo;|&nbsp;|&#;|&x|&|;|é|war|common|streams| |\\n){0,40}"
+            ).unwrap(),
+            olds in proptest::collection::vec(
+                proptest::string::string_regex("(war|common|streams|é|&|’)( (war|streams|&))?").unwrap(),
+                0..4,
+            ),
+        ) {
+            let edits: Vec<Edit> = olds.iter().map(|o| edit(o, "x")).collect();
+            let out = mark_html(&page, &page, &edits);
+            let marks = out.matches("<mark title=").count();
+            proptest::prop_assert!(marks <= edits.len());
+            // What lies between the marks is the page's own text, in order:
+            // the first piece opens the page, the last ends it.
+            let mut pieces = Vec::new();
+            let mut rest = out.as_str();
+            while let Some(at) = rest.find("<mark title=\"spun: ") {
+                pieces.push(&rest[..at]);
+                let end = rest[at..].find("</mark>").unwrap() + at + "</mark>".len();
+                rest = &rest[end..];
+            }
+            pieces.push(rest);
+            proptest::prop_assert!(page.starts_with(pieces[0]));
+            proptest::prop_assert!(page.ends_with(pieces[pieces.len() - 1]));
+            let mut at = pieces[0].len();
+            for piece in &pieces[1..] {
+                let found = page[at..].find(piece);
+                proptest::prop_assert!(found.is_some(), "{piece:?} after byte {at} of {page:?}");
+                at += found.unwrap() + piece.len();
+            }
+        }
     }
 
     #[test]
