@@ -447,6 +447,13 @@ impl Scorer {
         self.verdict(analysis).2
     }
 
+    /// The spin rate and label of an analysis made by this scorer's
+    /// decoder.
+    pub(crate) fn rate_and_label_of(&self, analysis: &Analysis) -> (f32, Label) {
+        let (rate, _, label) = self.verdict(analysis);
+        (rate, label)
+    }
+
     /// The spin rate, score and label of an analysis.
     fn verdict(&self, analysis: &Analysis) -> (f32, f32, Label) {
         if analysis.not_english {

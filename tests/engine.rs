@@ -272,6 +272,68 @@ fn only_spun_restores_what_the_detector_calls_spun_and_leaves_the_rest() {
 }
 
 #[test]
+fn a_text_the_detector_finds_unspun_is_left_as_it_is() {
+    use unspin::restore::DEFAULT_MIN_RATE;
+    let plain = Restorer::new(decoder());
+    let gated = Restorer::new(decoder()).min_rate(Scorer::new(decoder()), DEFAULT_MIN_RATE);
+    // Our clean news story: the restorer alone changes "headland", a
+    // false edit; the detector estimates a spin rate of 0, so `restore`
+    // leaves it.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/input/text/article.txt");
+    let clean = std::fs::read_to_string(path).unwrap();
+    assert_eq!(plain.restore(&clean, &[]).edits.len(), 1);
+    let r = gated.restore(&clean, &[]);
+    assert!(r.below_min_rate && r.edits.is_empty() && r.text == clean, "{r:?}");
+    // A spun text is restored as without the gate.
+    let spun = example("spun-news.txt");
+    let r = gated.restore(&spun, &[]);
+    assert!(!r.below_min_rate);
+    assert_eq!(r, plain.restore(&spun, &[]));
+    // Rate 0: every text is restored, without a detector.
+    let every = Restorer::new(decoder()).min_rate(Scorer::new(decoder()), 0.0);
+    assert_eq!(every.restore(&clean, &[]), plain.restore(&clean, &[]));
+    // Not English is said as such.
+    let german = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/languages/german.txt"),
+    )
+    .unwrap();
+    let r = gated.restore(&german, &[]);
+    assert!(r.not_english && !r.below_min_rate, "{r:?}");
+}
+
+#[test]
+fn restore_min_rate_on_the_command_line() {
+    let run = |args: &[&str]| unspin().args(["restore", "--format", "json"]).args(args).output();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = run(args).unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let article = "tests/data/input/text/article.txt";
+    let gated = json(&[article]);
+    assert_eq!(gated["below_min_rate"], true, "{gated}");
+    assert!(gated["edits"].as_array().unwrap().is_empty());
+    let every = json(&["--min-rate", "0", article]);
+    assert!(every.get("below_min_rate").is_none(), "{every}");
+    assert_eq!(every["edits"][0]["old"], "headland", "{every}");
+    // --only-spun decides by the label instead.
+    let labelled = json(&["--only-spun", article]);
+    assert_eq!(labelled["labelled_clean"], true, "{labelled}");
+    assert!(labelled.get("below_min_rate").is_none(), "{labelled}");
+    let out = run(&["--min-rate", "1.5", article]).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--min-rate must be between 0 and 1, not 1.5"), "{stderr}");
+    // The summary of a bulk run counts the documents left.
+    let out = unspin()
+        .args(["restore", "--format", "json", article, "examples/spun-news.txt"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 document under --min-rate 0.01, left as written"), "{stderr}");
+}
+
+#[test]
 fn only_spun_with_a_detector_that_reads_text_otherwise_gives_the_same() {
     // The detector and the restorer share one prepared document when they
     // read text alike (the same lexicon and model). A detector that does

@@ -1,5 +1,6 @@
 //! Score and restore arbitrary text with the embedded lexicon and model,
-//! and restore it as `restore --only-spun` does.
+//! and restore it as `restore` (its minimum rate) and `restore
+//! --only-spun` do.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -8,15 +9,17 @@ use libfuzzer_sys::fuzz_target;
 use unspin::decode::{Decoder, Model};
 use unspin::detect::{Label, Scorer};
 use unspin::input::boilerplate_ranges;
-use unspin::restore::Restorer;
+use unspin::restore::{Restorer, DEFAULT_MIN_RATE};
 use unspin::{LanguageModel, Lexicon};
 
-fn engines() -> &'static (Scorer, Restorer, Restorer) {
-    static ENGINES: OnceLock<(Scorer, Restorer, Restorer)> = OnceLock::new();
+fn engines() -> &'static (Scorer, Restorer, Restorer, Restorer) {
+    static ENGINES: OnceLock<(Scorer, Restorer, Restorer, Restorer)> = OnceLock::new();
     ENGINES.get_or_init(|| {
         let decoder = Decoder::new(Lexicon::embedded(), Model::Static(LanguageModel::embedded()));
         let gated = Restorer::new(decoder.clone()).only_spun(Scorer::new(decoder.clone()));
-        (Scorer::new(decoder.clone()), Restorer::new(decoder), gated)
+        let by_rate =
+            Restorer::new(decoder.clone()).min_rate(Scorer::new(decoder.clone()), DEFAULT_MIN_RATE);
+        (Scorer::new(decoder.clone()), Restorer::new(decoder), gated, by_rate)
     })
 }
 
@@ -26,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let text = String::from_utf8_lossy(data);
     let text: &str = &text;
-    let (scorer, restorer, gated) = engines();
+    let (scorer, restorer, gated, by_rate) = engines();
     // Half the inputs with the boilerplate ranges a document would carry.
     let exclude = if data.first().is_some_and(|b| b & 1 == 1) {
         boilerplate_ranges(text)
@@ -70,5 +73,19 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(label, want, "the detector's label");
     } else {
         assert_eq!(only, restored, "restored as without the gate");
+    }
+
+    // `restore`'s minimum rate likewise: the input as it was, for a rate
+    // under it (or not English), or what the restorer alone gives.
+    let gated = by_rate.restore(text, &exclude);
+    if gated.below_min_rate || (gated.not_english && gated.edits.is_empty() && gated.text == text) {
+        assert_eq!(gated.text, text, "a document left as it was");
+        assert!(gated.edits.is_empty());
+        if gated.below_min_rate {
+            assert!(report.spin_rate < DEFAULT_MIN_RATE, "{} under the minimum", report.spin_rate);
+        }
+    } else {
+        assert_eq!(gated, restored, "restored as without the gate");
+        assert!(report.spin_rate >= DEFAULT_MIN_RATE || report.label == Label::NotEnglish);
     }
 });

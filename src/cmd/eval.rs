@@ -115,6 +115,10 @@ pub struct EvalArgs {
     /// choosing settings without looking at the test split).
     #[arg(long)]
     pub on_calibration: bool,
+    /// Restorer: leave documents whose estimated spin rate is under this
+    /// as written, as `restore --min-rate` does (0: restore every one)
+    #[arg(long, value_name = "RATE", default_value_t = unspin::restore::DEFAULT_MIN_RATE)]
+    pub min_rate: f32,
     /// Cut every document after the sentence (or line) of its Nth word
     /// before spinning: how the tool does on short texts (snippets,
     /// paragraphs). 0: whole documents.
@@ -364,9 +368,11 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let t2 = Instant::now();
-    let test_out = eval::run(&decoder, &test);
+    let mut test_out = eval::run(&decoder, &test);
+    eval::gate_by_rate(&mut test_out, &test_det, &cal, args.min_rate);
     eprintln!("eval: restoration over {:.1} MB in {:.1}s", size(&test), t2.elapsed().as_secs_f32());
     let mut summary = eval::summarize(&test, &test_det, &test_out, &cal, &args.rates);
+    summary.min_rate = args.min_rate;
     if !args.no_tortured {
         let path = args.data.join("tortured-phrases.json");
         match eval::tortured_cases(&path) {
@@ -382,7 +388,7 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
                     .map(|(_, c)| c)
                     .collect();
                 let (flagged, exact, suggested) =
-                    eval::tortured_scores(&detector, &decoder, &cases);
+                    eval::tortured_scores(&detector, &decoder, (&cal, args.min_rate), &cases);
                 summary.tortured = Some((cases.len(), flagged, exact, skipped, suggested));
             }
             Err(e) => eprintln!("eval: skipping tortured phrases: {e}"),

@@ -620,8 +620,10 @@ pub fn tortured_cases(path: &Path) -> crate::Result<(Vec<TorturedCase>, usize)> 
 pub fn tortured_scores(
     detector: &Decoder,
     decoder: &Decoder,
+    gate: (&Calibration, f32),
     cases: &[TorturedCase],
 ) -> (usize, usize, usize) {
+    let (cal, min_rate) = gate;
     let restorer = Restorer::new(decoder.clone());
     cases
         .par_iter()
@@ -639,8 +641,13 @@ pub fn tortured_scores(
             suggested.push_str(&c.sentence[at..c.span.1]);
             let suggested = suggested.to_lowercase();
             let suggests = c.expected.contains(&suggested) as usize;
-            let a = decoder.analyze(&c.sentence, &[]);
-            let r = restorer.apply(&c.sentence, &a);
+            // `restore` leaves a text under its minimum rate as it is.
+            let rate = cal.verdict(Scorer::raw_rate(&d), d.words).0;
+            let r = if min_rate > 0.0 && rate < min_rate {
+                crate::restore::Restored { text: c.sentence.clone(), ..Default::default() }
+            } else {
+                restorer.apply(&c.sentence, &decoder.analyze(&c.sentence, &[]))
+            };
             let (head, tail) = (&c.sentence[..c.span.0], &c.sentence[c.span.1..]);
             let restored = r.text.to_lowercase();
             let exact = c.expected.iter().any(|e| {
@@ -651,11 +658,39 @@ pub fn tortured_scores(
         .reduce(|| (0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2))
 }
 
+/// What `restore --min-rate` does to the restorer's `outcomes`: a document
+/// whose spin rate the detector (its outcome in `detected`, read with
+/// `cal`) estimates under `min_rate` keeps its words (0: every document is
+/// restored).
+pub fn gate_by_rate(
+    outcomes: &mut [CaseOutcome],
+    detected: &[CaseOutcome],
+    cal: &Calibration,
+    min_rate: f32,
+) {
+    if min_rate <= 0.0 {
+        return;
+    }
+    let below = |d: &Outcome| cal.verdict(d.raw_rate, d.words).0 < min_rate;
+    for (o, d) in outcomes.iter_mut().zip(detected) {
+        let pairs = std::iter::once((&mut o.clean, &d.clean)).chain(o.spun.iter_mut().zip(&d.spun));
+        for (o, d) in pairs {
+            if below(d) {
+                o.edits.clear();
+                o.shares.clear();
+            }
+        }
+    }
+}
+
 /// Everything the README's table reports.
 #[derive(Clone, Debug, Default)]
 pub struct Summary {
     /// Documents in the test split.
     pub test_docs: usize,
+    /// The restorer's minimum estimated rate ([`gate_by_rate`]), as
+    /// applied to the outcomes summarized.
+    pub min_rate: f32,
     /// (rate, AUC clean vs spun).
     pub auc: Vec<(f32, f32)>,
     /// Share of clean test documents not labelled clean.
@@ -920,7 +955,7 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         ));
     }
     out.push_str(&format!(
-        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{} ({} in the second pass, which fast-accepts n-grams of order {} and up), adaptive prior {:?}, second-pass change cost {}, document cache {}, weak links ×{}, {}, change cost + {}·(1/words − 1/200) under 200 words. Detector: prior rate {}, change cost {}, candidates {}/{}, {}, adaptive prior {:?}{}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4} + {}/√words + {}·(1/words − 1/200) under 200 words, span confidence {:?}.\n",
+        "\nRestorer: prior rate {}, channel scale {}, change cost {}, beam {}, candidates {}/{}/{} ({} in the second pass, which fast-accepts n-grams of order {} and up), adaptive prior {:?}, second-pass change cost {}, document cache {}, weak links ×{}, {}, change cost + {}·(1/words − 1/200) under 200 words, {}. Detector: prior rate {}, change cost {}, candidates {}/{}, {}, adaptive prior {:?}{}. Calibration: rate = {:.3}·raw + {:.4}, threshold {:.4} + {}/√words + {}·(1/words − 1/200) under 200 words, span confidence {:?}.\n",
         params.prior_rate,
         params.channel_scale,
         params.change_cost,
@@ -938,6 +973,11 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         params.weak_link_scale,
         embedding(params),
         params.short_doc_cost,
+        if s.min_rate > 0.0 {
+            format!("documents the detector estimates under {} spun left as written", s.min_rate)
+        } else {
+            "every document restored".to_string()
+        },
         detect.prior_rate,
         detect.change_cost,
         detect.precheck_candidates,
@@ -979,7 +1019,7 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
             line
         };
         let all: Vec<RestoreCounts> = s.restore.iter().map(|r| r.1).collect();
-        out.push_str(&row("every document", &all, &s.clean_restore));
+        out.push_str(&row("`restore`", &all, &s.clean_restore));
         out.push_str(&row("`--only-spun`", spun, clean));
         out.push('\n');
     }
