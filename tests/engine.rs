@@ -276,10 +276,10 @@ fn a_text_the_detector_finds_unspun_is_left_as_it_is() {
     use unspin::restore::DEFAULT_MIN_RATE;
     let plain = Restorer::new(decoder());
     let gated = Restorer::new(decoder()).min_rate(Scorer::new(decoder()), DEFAULT_MIN_RATE);
-    // Our clean news story: the restorer alone changes "headland", a
-    // false edit; the detector estimates a spin rate of 0, so `restore`
-    // leaves it.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/input/text/article.txt");
+    // Our clean news story: the restorer alone changes "Councillors", a
+    // false edit; the detector estimates a spin rate of 0 and flags no
+    // strong span, so `restore` leaves it.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/restore/cycle-route.txt");
     let clean = std::fs::read_to_string(path).unwrap();
     assert_eq!(plain.restore(&clean, &[]).edits.len(), 1);
     let r = gated.restore(&clean, &[]);
@@ -302,6 +302,29 @@ fn a_text_the_detector_finds_unspun_is_left_as_it_is() {
 }
 
 #[test]
+fn one_strong_span_is_restored_however_low_the_rate() {
+    use unspin::restore::DEFAULT_MIN_RATE;
+    // Four clean stories of ours, then the same with one paraphrasing
+    // tool's stock phrase: too little to raise the estimated rate to the
+    // minimum, but the phrase alone reads as spun.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/restore/four-stories.txt");
+    let clean = std::fs::read_to_string(path).unwrap();
+    let phrase =
+        clean.replace(" so that residents can see", " with the goal that residents can see");
+    assert_ne!(phrase, clean);
+    let scorer = Scorer::new(decoder());
+    let gated = Restorer::new(decoder()).min_rate(Scorer::new(decoder()), DEFAULT_MIN_RATE);
+    assert!(gated.restore(&clean, &[]).below_min_rate);
+    let rate = scorer.score(&phrase, &[]).spin_rate;
+    assert!(rate < DEFAULT_MIN_RATE, "{rate}");
+    let r = gated.restore(&phrase, &[]);
+    assert!(!r.below_min_rate, "{r:?}");
+    let edits: Vec<(&str, &str)> = r.edits.iter().map(|e| (&e.old[..], &e.new[..])).collect();
+    assert_eq!(edits, [("with the goal that", "so that")]);
+    assert_eq!(r.text, clean);
+}
+
+#[test]
 fn restore_min_rate_on_the_command_line() {
     let run = |args: &[&str]| unspin().args(["restore", "--format", "json"]).args(args).output();
     let json = |args: &[&str]| -> serde_json::Value {
@@ -309,13 +332,13 @@ fn restore_min_rate_on_the_command_line() {
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
     };
-    let article = "tests/data/input/text/article.txt";
+    let article = "tests/data/restore/cycle-route.txt";
     let gated = json(&[article]);
     assert_eq!(gated["below_min_rate"], true, "{gated}");
     assert!(gated["edits"].as_array().unwrap().is_empty());
     let every = json(&["--min-rate", "0", article]);
     assert!(every.get("below_min_rate").is_none(), "{every}");
-    assert_eq!(every["edits"][0]["old"], "headland", "{every}");
+    assert_eq!(every["edits"][0]["old"], "Councillors", "{every}");
     // --only-spun decides by the label instead.
     let labelled = json(&["--only-spun", article]);
     assert_eq!(labelled["labelled_clean"], true, "{labelled}");

@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use unspin::decode::{Decoder, Model};
 use unspin::detect::{Label, Scorer};
 use unspin::input::boilerplate_ranges;
-use unspin::restore::{Restorer, DEFAULT_MIN_RATE};
+use unspin::restore::{strong_evidence, Restorer, DEFAULT_MIN_RATE};
 use unspin::{LanguageModel, Lexicon};
 
 fn engines() -> &'static (Scorer, Restorer, Restorer, Restorer) {
@@ -76,16 +76,19 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // `restore`'s minimum rate likewise: the input as it was, for a rate
-    // under it (or not English), or what the restorer alone gives.
+    // under it without a strong span (or not English), or what the
+    // restorer alone gives.
     let gated = by_rate.restore(text, &exclude);
+    let strong = strong_evidence(report.spans.iter().map(|s| s.gain));
     if gated.below_min_rate || (gated.not_english && gated.edits.is_empty() && gated.text == text) {
         assert_eq!(gated.text, text, "a document left as it was");
         assert!(gated.edits.is_empty());
         if gated.below_min_rate {
             assert!(report.spin_rate < DEFAULT_MIN_RATE, "{} under the minimum", report.spin_rate);
+            assert!(!strong, "no strong span");
         }
     } else {
         assert_eq!(gated, restored, "restored as without the gate");
-        assert!(report.spin_rate >= DEFAULT_MIN_RATE || report.label == Label::NotEnglish);
+        assert!(report.spin_rate >= DEFAULT_MIN_RATE || strong || report.label == Label::NotEnglish);
     }
 });

@@ -88,19 +88,20 @@ pub struct RestoreArgs {
     /// (with --calibration, by that calibration); the others are written
     /// as they are. A clean text then costs a detector pass instead of a
     /// restoration and keeps its words: on clean news, 0.01% of words
-    /// changed instead of 0.26%. Text spun at 10% or more is restored
+    /// changed instead of 0.42%. Text spun at 10% or more is restored
     /// nearly as without it (51.1% of swaps at 10% instead of 51.6%); at
     /// 5%, most documents read as clean and are left (19.7% instead of
-    /// 49.1%; README, Evaluation).
+    /// 49.3%; README, Evaluation).
     #[arg(long)]
     pub only_spun: bool,
     /// Leave a document as it is when the detector estimates its spin
     /// rate (the share of its words a spinner changed, as `unspin score`
-    /// reports it) under RATE: most of what the restorer would change in
-    /// such a text is a false edit. At the default, on news, the restorer
-    /// leaves two clean documents in three and none spun at 10% or more,
-    /// changing 0.26% of clean text's words instead of 0.59%, and
-    /// restoring 49.1% of the swaps at 5% instead of 49.3% (README,
+    /// reports it) under RATE and flags no span with strong evidence (an
+    /// original 10^4 times likelier than the words as written): most of
+    /// what the restorer would change in such a text is a false edit. At
+    /// the default, on news, the restorer leaves half the clean documents
+    /// and none spun at 10% or more, changing 0.42% of clean text's words
+    /// instead of 0.59%, and restores as many swaps at 5% (README,
     /// Evaluation). 0 restores every document, without the detector's
     /// pass.
     #[arg(long, value_name = "RATE", default_value_t = unspin::restore::DEFAULT_MIN_RATE)]

@@ -643,7 +643,8 @@ pub fn tortured_scores(
             let suggests = c.expected.contains(&suggested) as usize;
             // `restore` leaves a text under its minimum rate as it is.
             let rate = cal.verdict(Scorer::raw_rate(&d), d.words).0;
-            let r = if min_rate > 0.0 && rate < min_rate {
+            let strong = crate::restore::strong_evidence(d.chosen().map(|s| s.gain));
+            let r = if min_rate > 0.0 && rate < min_rate && !strong {
                 crate::restore::Restored { text: c.sentence.clone(), ..Default::default() }
             } else {
                 restorer.apply(&c.sentence, &decoder.analyze(&c.sentence, &[]))
@@ -660,8 +661,9 @@ pub fn tortured_scores(
 
 /// What `restore --min-rate` does to the restorer's `outcomes`: a document
 /// whose spin rate the detector (its outcome in `detected`, read with
-/// `cal`) estimates under `min_rate` keeps its words (0: every document is
-/// restored).
+/// `cal`) estimates under `min_rate`, and in which it flags no span with
+/// [`crate::restore::strong_evidence`], keeps its words (0: every document
+/// is restored).
 pub fn gate_by_rate(
     outcomes: &mut [CaseOutcome],
     detected: &[CaseOutcome],
@@ -671,7 +673,10 @@ pub fn gate_by_rate(
     if min_rate <= 0.0 {
         return;
     }
-    let below = |d: &Outcome| cal.verdict(d.raw_rate, d.words).0 < min_rate;
+    let below = |d: &Outcome| {
+        cal.verdict(d.raw_rate, d.words).0 < min_rate
+            && !crate::restore::strong_evidence(d.flagged.iter().map(|f| f.2))
+    };
     for (o, d) in outcomes.iter_mut().zip(detected) {
         let pairs = std::iter::once((&mut o.clean, &d.clean)).chain(o.spun.iter_mut().zip(&d.spun));
         for (o, d) in pairs {
