@@ -15,6 +15,12 @@ fn decoder() -> Decoder {
     Decoder::new(Lexicon::embedded(), Model::Static(LanguageModel::embedded()))
 }
 
+/// A fixture of `tests/data/`.
+fn data(rel: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel))
+        .unwrap()
+}
+
 fn unspin() -> Command {
     Command::cargo_bin("unspin").unwrap()
 }
@@ -263,10 +269,7 @@ fn only_spun_restores_what_the_detector_calls_spun_and_leaves_the_rest() {
     assert!(!r.labelled_clean);
     assert_eq!(r, plain.restore(&spun, &[]));
     // Not English is said as such, not as clean.
-    let german = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/languages/german.txt"),
-    )
-    .unwrap();
+    let german = data("languages/german.txt");
     let r = gated.restore(&german, &[]);
     assert!(r.not_english && !r.labelled_clean, "{r:?}");
 }
@@ -279,8 +282,7 @@ fn a_text_the_detector_finds_unspun_is_left_as_it_is() {
     // Our clean news story: the restorer alone changes "Councillors", a
     // false edit; the detector estimates a spin rate of 0 and flags no
     // strong span, so `restore` leaves it.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/restore/cycle-route.txt");
-    let clean = std::fs::read_to_string(path).unwrap();
+    let clean = data("restore/cycle-route.txt");
     assert_eq!(plain.restore(&clean, &[]).edits.len(), 1);
     let r = gated.restore(&clean, &[]);
     assert!(r.below_min_rate && r.edits.is_empty() && r.text == clean, "{r:?}");
@@ -293,10 +295,7 @@ fn a_text_the_detector_finds_unspun_is_left_as_it_is() {
     let every = Restorer::new(decoder()).min_rate(Scorer::new(decoder()), 0.0);
     assert_eq!(every.restore(&clean, &[]), plain.restore(&clean, &[]));
     // Not English is said as such.
-    let german = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/languages/german.txt"),
-    )
-    .unwrap();
+    let german = data("languages/german.txt");
     let r = gated.restore(&german, &[]);
     assert!(r.not_english && !r.below_min_rate, "{r:?}");
 }
@@ -307,8 +306,7 @@ fn one_strong_span_is_restored_however_low_the_rate() {
     // Four clean stories of ours, then the same with one paraphrasing
     // tool's stock phrase: too little to raise the estimated rate to the
     // minimum, but the phrase alone reads as spun.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/restore/four-stories.txt");
-    let clean = std::fs::read_to_string(path).unwrap();
+    let clean = data("restore/four-stories.txt");
     let phrase =
         clean.replace(" so that residents can see", " with the goal that residents can see");
     assert_ne!(phrase, clean);
