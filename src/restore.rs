@@ -110,11 +110,12 @@ impl Restorer {
 
     /// Restores only texts whose spin rate `scorer` estimates at `rate` or
     /// more, or in which it flags a span with [`strong_evidence`]; the
-    /// others come back as they are, with [`Restored::below_min_rate`] set. A text the detector finds nothing
-    /// in is clean or nearly so, and most of what the restorer would change
-    /// there is a false edit ([`DEFAULT_MIN_RATE`]). A `rate` of 0 or less
-    /// restores every text, without a detector pass. Replaces
-    /// [`only_spun`](Restorer::only_spun), and the other way round.
+    /// others come back as they are, with [`Restored::below_min_rate`]
+    /// set. A text the detector finds nothing in is clean or nearly so,
+    /// and most of what the restorer would change there is a false edit
+    /// ([`DEFAULT_MIN_RATE`]). A `rate` of 0 or less restores every text,
+    /// without a detector pass. Replaces [`only_spun`](Restorer::only_spun),
+    /// and the other way round.
     pub fn min_rate(mut self, scorer: Scorer, rate: f32) -> Restorer {
         self.gate = (rate > 0.0).then(|| (Box::new(scorer), Gate::Rate(rate)));
         self

@@ -103,7 +103,7 @@ pub struct RestoreArgs {
     /// and none spun at 10% or more, changing 0.42% of clean text's words
     /// instead of 0.59%, and restores as many swaps at 5% (README,
     /// Evaluation). 0 restores every document, without the detector's
-    /// pass.
+    /// pass. With --only-spun the label decides instead.
     #[arg(long, value_name = "RATE", default_value_t = unspin::restore::DEFAULT_MIN_RATE)]
     pub min_rate: f32,
 }
