@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::decode::{Analysis, Decoder};
 use crate::detect::{Label, Scorer};
+use crate::lexicon::Sources;
 
 /// One change the restorer made.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -66,10 +67,13 @@ pub const DEFAULT_MIN_RATE: f32 = 0.01;
 /// changed went from 0.59% to 0.40% (0.27% without it).
 pub const STRONG_GAIN: f32 = 4.0;
 
-/// Whether the detector's flagged spans, by their gains, hold a piece of
-/// [`STRONG_GAIN`] evidence.
-pub fn strong_evidence(gains: impl IntoIterator<Item = f32>) -> bool {
-    gains.into_iter().any(|g| g >= STRONG_GAIN)
+/// Whether a detector's reading of a text holds evidence of spinning strong
+/// enough on its own: a flagged span with a gain of [`STRONG_GAIN`] or
+/// more, or one whose original comes from a user lexicon (`--lexicon`: a
+/// list of known spins, such as tortured phrases, which a paper may hold
+/// one of in thousands of words).
+pub fn strong_evidence(analysis: &Analysis) -> bool {
+    analysis.chosen().any(|s| s.gain >= STRONG_GAIN || s.sources.contains(Sources::USER))
 }
 
 /// Which documents a gated restorer restores, by the detector's reading.
@@ -144,9 +148,7 @@ impl Restorer {
                     match *gate {
                         Gate::Spun => matches!(label, Label::Light | Label::Heavy),
                         Gate::Rate(min) => {
-                            label != Label::NotEnglish
-                                && (rate >= min
-                                    || strong_evidence(detected.chosen().map(|s| s.gain)))
+                            label != Label::NotEnglish && (rate >= min || strong_evidence(detected))
                         }
                     }
                 };

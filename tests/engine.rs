@@ -323,6 +323,38 @@ fn one_strong_span_is_restored_however_low_the_rate() {
 }
 
 #[test]
+fn a_known_spin_from_a_user_lexicon_is_restored_however_low_the_rate() {
+    // A research-integrity team's list of tortured phrases: one of them in
+    // a long text is too little to raise the estimated rate, and its gain
+    // is modest, but the user said it is a spin.
+    let dir = tempfile::tempdir().unwrap();
+    let tsv = dir.path().join("tortured.tsv");
+    std::fs::write(&tsv, "profound learning\tdeep learning\n").unwrap();
+    let lex = dir.path().join("tortured.lex");
+    unspin().args(["lexicon", "build"]).arg(&tsv).arg("-o").arg(&lex).assert().success();
+    let text = format!(
+        "{}\nThe council also said it would use profound learning to plan the bus timetable.\n",
+        data("restore/four-stories.txt")
+    );
+    let out = unspin()
+        .args(["restore", "--format", "json", "--lexicon"])
+        .arg(&lex)
+        .arg("-")
+        .write_stdin(text)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json.get("below_min_rate").is_none(), "{json}");
+    let edits: Vec<(&str, &str)> = json["edits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["old"].as_str().unwrap(), e["new"].as_str().unwrap()))
+        .collect();
+    assert_eq!(edits, [("profound learning", "deep learning")]);
+}
+
+#[test]
 fn restore_min_rate_on_the_command_line() {
     let run = |args: &[&str]| unspin().args(["restore", "--format", "json"]).args(args).output();
     let json = |args: &[&str]| -> serde_json::Value {

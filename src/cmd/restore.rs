@@ -97,7 +97,8 @@ pub struct RestoreArgs {
     /// Leave a document as it is when the detector estimates its spin
     /// rate (the share of its words a spinner changed, as `unspin score`
     /// reports it) under RATE and flags no span with strong evidence (an
-    /// original 10^4 times likelier than the words as written): most of
+    /// original 10^4 times likelier than the words as written, or one from
+    /// a user lexicon given with --lexicon): most of
     /// what the restorer would change in such a text is a false edit. At
     /// the default, on news, the restorer leaves half the clean documents
     /// and none spun at 10% or more, changing 0.42% of clean text's words

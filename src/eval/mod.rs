@@ -114,6 +114,9 @@ pub struct Outcome {
     /// The detector's flagged spans as (start, end, gain) (from
     /// [`run_detect`]; empty from [`run`]).
     pub flagged: Vec<(usize, usize, f32)>,
+    /// The detector's reading holds [`crate::restore::strong_evidence`]
+    /// (from [`run_detect`]).
+    pub strong: bool,
 }
 
 /// Outcomes of a case: the clean text, then each spun version.
@@ -169,7 +172,14 @@ pub fn run_detect(detector: &Decoder, cases: &[Case]) -> Vec<CaseOutcome> {
     let one = |text: &str| {
         let a = detector.analyze(text, &[]);
         let flagged = a.chosen().map(|s| (s.start, s.end, s.gain)).collect();
-        Outcome { raw_rate: Scorer::raw_rate(&a), words: a.words, flagged, ..Default::default() }
+        let strong = crate::restore::strong_evidence(&a);
+        Outcome {
+            raw_rate: Scorer::raw_rate(&a),
+            words: a.words,
+            flagged,
+            strong,
+            ..Default::default()
+        }
     };
     cases
         .par_iter()
@@ -643,7 +653,7 @@ pub fn tortured_scores(
             let suggests = c.expected.contains(&suggested) as usize;
             // `restore` leaves a text under its minimum rate as it is.
             let rate = cal.verdict(Scorer::raw_rate(&d), d.words).0;
-            let strong = crate::restore::strong_evidence(d.chosen().map(|s| s.gain));
+            let strong = crate::restore::strong_evidence(&d);
             let r = if min_rate > 0.0 && rate < min_rate && !strong {
                 crate::restore::Restored { text: c.sentence.clone(), ..Default::default() }
             } else {
@@ -673,10 +683,7 @@ pub fn gate_by_rate(
     if min_rate <= 0.0 {
         return;
     }
-    let below = |d: &Outcome| {
-        cal.verdict(d.raw_rate, d.words).0 < min_rate
-            && !crate::restore::strong_evidence(d.flagged.iter().map(|f| f.2))
-    };
+    let below = |d: &Outcome| cal.verdict(d.raw_rate, d.words).0 < min_rate && !d.strong;
     for (o, d) in outcomes.iter_mut().zip(detected) {
         let pairs = std::iter::once((&mut o.clean, &d.clean)).chain(o.spun.iter_mut().zip(&d.spun));
         for (o, d) in pairs {
