@@ -644,20 +644,33 @@ pub fn mark_html(page: &str, text: &str, edits: &[Edit]) -> String {
     let words_of = |s: &str| -> Vec<String> { s.split_whitespace().map(String::from).collect() };
     // The text's first line is the headline, which a page may show only in
     // its <title>; then the article starts at the second.
-    let lines: Vec<Vec<String>> =
-        text.lines().filter(|l| !l.trim().is_empty()).take(2).map(words_of).collect();
-    let anchor = lines.iter().find_map(|line| {
+    let lines: Vec<(usize, Vec<String>)> = text
+        .lines()
+        .map(|l| (l.as_ptr() as usize - text.as_ptr() as usize + l.len(), l))
+        .filter(|(_, l)| !l.trim().is_empty())
+        .take(2)
+        .map(|(end, l)| (end, words_of(l)))
+        .collect();
+    let anchor = lines.iter().enumerate().find_map(|(k, (_, line))| {
         [6, 3]
             .iter()
             .map(|&n| &line[..line.len().min(n)])
             .filter(|words| !words.is_empty())
             .find_map(|words| find(0, start, words))
+            .map(|found| (k, found))
     });
-    let (mut seg, mut from) = anchor.map_or((0, start), |(i, found)| (i, found.start));
+    // Edits of a first line the body does not show (a headline only in
+    // the <title>) have nowhere to go: looked for further on, they would
+    // take a word of the article and pass the edits before it.
+    let unshown = match (&anchor, lines.first()) {
+        (Some((1, _)), Some(&(end, _))) => end,
+        _ => 0,
+    };
+    let (mut seg, mut from) = anchor.map_or((0, start), |(_, (i, found))| (i, found.start));
     let mut marks: Vec<(Range<usize>, String)> = Vec::new();
     for edit in edits {
         let words = words_of(&edit.old);
-        if words.is_empty() {
+        if words.is_empty() || edit.start < unshown {
             continue;
         }
         if let Some((i, found)) = find(seg, from, &words) {
@@ -826,9 +839,24 @@ mod tests {
         let page = "<html><head><title>Rail news</title></head><body><nav>rail timetable</nav>\
                     <p>The rail timetable changes in May.</p></body></html>";
         let text = "Rail news\n\nThe rail timetable changes in May.";
-        let out = mark_html(page, text, &[edit("rail", "bus")]);
+        let rail = Edit { start: 15, end: 19, ..edit("rail", "bus") };
+        assert_eq!(&text[rail.start..rail.end], "rail");
+        let out = mark_html(page, text, &[rail]);
         assert!(out.contains("<nav>rail timetable</nav>"), "{out}");
         assert!(out.contains("The <mark title=\"spun: rail\">bus</mark> timetable"), "{out}");
+    }
+
+    #[test]
+    fn an_edit_of_a_headline_the_body_lacks_is_not_marked_in_the_article() {
+        let page = "<html><head><title>Rail news</title></head><body>\
+                    <p>The rail timetable changes in May. Rail fares rise.</p></body></html>";
+        let text = "Rail news\n\nThe rail timetable changes in May. Rail fares rise.";
+        let headline = Edit { start: 0, end: 4, ..edit("Rail", "Bus") };
+        let fares = Edit { start: 46, end: 50, ..edit("Rail", "Train") };
+        assert_eq!(&text[fares.start..fares.end], "Rail");
+        let out = mark_html(page, text, &[headline, fares]);
+        assert_eq!(out.matches("<mark").count(), 1, "{out}");
+        assert!(out.contains("<mark title=\"spun: Rail\">Train</mark> fares"), "{out}");
     }
 
     #[test]
