@@ -625,8 +625,8 @@ fn mark_text(text: &str, edits: &[Edit]) -> String {
 /// starts where the article's first words are found (its headline's, or
 /// its first paragraph's when the page shows the headline only in its
 /// `<title>`), so that menus before the article are not marked. An edit
-/// that is not found (its words split by a tag) is left out. Markup is
-/// copied unchanged.
+/// that is not found (its words split by a tag), or that is in a headline
+/// the body does not show, is left out. Markup is copied unchanged.
 pub fn mark_html(page: &str, text: &str, edits: &[Edit]) -> String {
     let segments: Vec<Decoded> =
         text_segments(page).into_iter().map(|s| Decoded::new(page, s)).collect();
