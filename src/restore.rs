@@ -76,6 +76,14 @@ pub fn strong_evidence(analysis: &Analysis) -> bool {
     analysis.chosen().any(|s| s.gain >= STRONG_GAIN || s.sources.contains(Sources::USER))
 }
 
+/// Whether a restorer with minimum rate `min_rate` restores a text whose
+/// spin rate the detector estimates at `rate`, with `strong` its
+/// [`strong_evidence`] ([`Restorer::min_rate`]; a `min_rate` of 0 or less
+/// restores every text).
+pub fn passes_min_rate(min_rate: f32, rate: f32, strong: bool) -> bool {
+    min_rate <= 0.0 || rate >= min_rate || strong
+}
+
 /// Which documents a gated restorer restores, by the detector's reading.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Gate {
@@ -148,7 +156,8 @@ impl Restorer {
                     match *gate {
                         Gate::Spun => matches!(label, Label::Light | Label::Heavy),
                         Gate::Rate(min) => {
-                            label != Label::NotEnglish && (rate >= min || strong_evidence(detected))
+                            label != Label::NotEnglish
+                                && passes_min_rate(min, rate, strong_evidence(detected))
                         }
                     }
                 };

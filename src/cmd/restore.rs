@@ -644,9 +644,14 @@ pub fn mark_html(page: &str, text: &str, edits: &[Edit]) -> String {
     let words_of = |s: &str| -> Vec<String> { s.split_whitespace().map(String::from).collect() };
     // The text's first line is the headline, which a page may show only in
     // its <title>; then the article starts at the second.
+    // Each with where it ends in `text`.
+    let mut end = 0;
     let lines: Vec<(usize, Vec<String>)> = text
-        .lines()
-        .map(|l| (l.as_ptr() as usize - text.as_ptr() as usize + l.len(), l))
+        .split_inclusive('\n')
+        .map(|l| {
+            end += l.len();
+            (end, l)
+        })
         .filter(|(_, l)| !l.trim().is_empty())
         .take(2)
         .map(|(end, l)| (end, words_of(l)))

@@ -654,10 +654,10 @@ pub fn tortured_scores(
             // `restore` leaves a text under its minimum rate as it is.
             let rate = cal.verdict(Scorer::raw_rate(&d), d.words).0;
             let strong = crate::restore::strong_evidence(&d);
-            let r = if min_rate > 0.0 && rate < min_rate && !strong {
-                crate::restore::Restored { text: c.sentence.clone(), ..Default::default() }
-            } else {
+            let r = if crate::restore::passes_min_rate(min_rate, rate, strong) {
                 restorer.apply(&c.sentence, &decoder.analyze(&c.sentence, &[]))
+            } else {
+                crate::restore::Restored { text: c.sentence.clone(), ..Default::default() }
             };
             let (head, tail) = (&c.sentence[..c.span.0], &c.sentence[c.span.1..]);
             let restored = r.text.to_lowercase();
@@ -680,10 +680,9 @@ pub fn gate_by_rate(
     cal: &Calibration,
     min_rate: f32,
 ) {
-    if min_rate <= 0.0 {
-        return;
-    }
-    let below = |d: &Outcome| cal.verdict(d.raw_rate, d.words).0 < min_rate && !d.strong;
+    let below = |d: &Outcome| {
+        !crate::restore::passes_min_rate(min_rate, cal.verdict(d.raw_rate, d.words).0, d.strong)
+    };
     for (o, d) in outcomes.iter_mut().zip(detected) {
         let pairs = std::iter::once((&mut o.clean, &d.clean)).chain(o.spun.iter_mut().zip(&d.spun));
         for (o, d) in pairs {

@@ -171,16 +171,7 @@ pub fn is_boilerplate(line: &str) -> bool {
 /// assert_eq!(&text[ranges[0].clone()], "READ: Another story");
 /// ```
 pub fn boilerplate_ranges(text: &str) -> Vec<Range<usize>> {
-    // Each line's content, without its terminator.
-    let mut lines = Vec::new();
-    let mut start = 0;
-    while start < text.len() {
-        let end = find_byte(&text.as_bytes()[start..], b'\n').map_or(text.len(), |i| start + i);
-        let content = &text[start..end];
-        let content = content.strip_suffix('\r').unwrap_or(content);
-        lines.push(start..start + content.len());
-        start = end + 1;
-    }
+    let lines = line_ranges(text);
     let fence = |r: &Range<usize>| {
         let line = text[r.clone()].trim_start();
         ["```", "~~~"].into_iter().find(|f| line.starts_with(f))
@@ -201,6 +192,20 @@ pub fn boilerplate_ranges(text: &str) -> Vec<Range<usize>> {
         i += 1;
     }
     ranges
+}
+
+/// Each line's content in `text`, without its terminator (`\n` or `\r\n`).
+fn line_ranges(text: &str) -> Vec<Range<usize>> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let end = find_byte(&text.as_bytes()[start..], b'\n').map_or(text.len(), |i| start + i);
+        let content = &text[start..end];
+        let content = content.strip_suffix('\r').unwrap_or(content);
+        lines.push(start..start + content.len());
+        start = end + 1;
+    }
+    lines
 }
 
 /// A run of at least this many short lines is page furniture in the text
@@ -252,14 +257,7 @@ pub fn page_furniture_ranges(text: &str) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
     // The current run of short lines.
     let mut run = 0..0;
-    let mut lines = Vec::new();
-    let mut start = 0;
-    while start < text.len() {
-        let end = find_byte(&text.as_bytes()[start..], b'\n').map_or(text.len(), |i| start + i);
-        let content = &text[start..end];
-        lines.push(start..start + content.strip_suffix('\r').unwrap_or(content).len());
-        start = end + 1;
-    }
+    let lines = line_ranges(text);
     for (i, line) in lines.iter().enumerate() {
         let content = &text[line.clone()];
         if short(content) {
