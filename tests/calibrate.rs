@@ -86,6 +86,15 @@ fn calibrate_writes_a_file_that_score_uses() {
     // The first 22 documents only.
     assert!(stderr.contains("held-out check on 11 of 22 documents"), "{stderr}");
     assert!(stderr.contains("cut to their first 25 / 50 / 100 / 200 words"), "{stderr}");
+    // The change cost is weighed on the spun copies' untouched words as
+    // well as on the clean words, from the shipped cost on, with the
+    // documents `restore` would leave as written left out.
+    let shipped_cost = stderr
+        .lines()
+        .find(|l| l.starts_with("calibrate: restorer change cost 1.25:"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(shipped_cost.contains("of the untouched words of spun copies"), "{stderr}");
+    assert!(stderr.contains("(those under --min-rate 0.01 left as written)"), "{stderr}");
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cal).unwrap()).unwrap();
     assert_eq!(file["format"], "unspin-calibration/1");

@@ -12,9 +12,11 @@
 //! as `eval` fits the shipped one, checks the fit on held-out documents and
 //! writes it as JSON for `unspin score --calibration`. The restorer gets
 //! the lowest change cost that keeps it from changing more than 0.8% of
-//! the clean documents' words (`unspin restore --calibration`); a cost
-//! below the shipped one must also keep to that on the spun copies'
-//! untouched words. With the embedded model a lower cost is seldom taken;
+//! the clean documents' words and of the untouched words of their spun
+//! copies, counted as `restore` runs: documents the detector finds under
+//! its default `--min-rate` are left as written
+//! (`unspin restore --calibration`). With the embedded model a lower cost
+//! than the shipped one is seldom taken;
 //! with a model that knows the kind of text better (`lm build --mix-with`)
 //! it can be. The restorer's confidence and the weights of a flagged span's
 //! confidence are refitted on the same documents, and the threshold's extra
@@ -26,11 +28,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use rayon::prelude::*;
 use unspin::decode::{Decoder, Params};
 use unspin::detect::{restore_params, Calibration, CalibrationFile, CALIBRATION_FORMAT};
 use unspin::eval::{self, Spinner};
-use unspin::restore::Restorer;
+use unspin::restore::DEFAULT_MIN_RATE;
 
 use super::{Global, EXIT_ERROR};
 use crate::cmd::common::{self, InputArgs, Progress};
@@ -57,8 +58,10 @@ fits the line from raw evidence to spin rate and the clean/spun threshold
 on half of them, reports how well that separates the other half (on
 stderr), then fits again on all of them and writes the result. It also
 picks the restorer's change cost: the lowest that changes at most 0.8%
-of the words of half of the clean documents, and shows what it costs in
-restorations on the other half; and it refits the restorer's confidence
+of the words of half of the clean documents and of the untouched words
+of their spun copies (as `restore` runs, leaving the documents under its
+default --min-rate as written), and shows what it costs in restorations
+on the other half; and it refits the restorer's confidence
 (the chance that an edit is right) to the edits it makes in them.
 
   unspin restore --calibration forum.cal.json post.txt
@@ -217,7 +220,7 @@ pub fn run(global: &Global, args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let restore_cost = fit_restore_cost(&pool, &decoder, &cases, &args.rates);
+    let restore_cost = fit_restore_cost(&pool, &decoder, &cases, &outcomes, &held, &args.rates);
     let restore_confidence = fit_edit_confidence(
         &pool,
         &decoder.clone().with_params(restore_params(restore_cost)),
@@ -341,7 +344,7 @@ fn half(
 const MIN_FIT_EDITS: usize = 20;
 
 /// Change costs tried for the restorer above the shipped one.
-const CHANGE_COSTS: &[f32] = &[1.3, 1.6, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0];
+const CHANGE_COSTS: &[f32] = &[1.3, 1.6, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0];
 
 /// Change costs tried for the restorer below the shipped one, from the
 /// highest down.
@@ -351,117 +354,154 @@ const LOWER_CHANGE_COSTS: &[f32] = &[1.1, 1.0, 0.9, 0.8, 0.7, 0.6];
 /// 1% the issue sets, with room for the held-out half.
 const FALSE_EDIT_TARGET: f32 = 0.008;
 
-/// Shares of untouched words `decoder` changes: in the clean documents,
-/// and in their spun copies at each rate.
-fn false_edits_with_spun(
+/// Shares of untouched words `decoder` changes as `restore` runs with its
+/// default `--min-rate` (a document the detector, its outcome in
+/// `detected` read with `cal`, finds under that rate is left as written):
+/// in the clean documents, and in their spun copies at each rate.
+fn false_edits(
     pool: &rayon::ThreadPool,
     decoder: &Decoder,
     cases: &[eval::Case],
+    detected: &[eval::CaseOutcome],
+    cal: &Calibration,
     rates: &[f32],
 ) -> (f32, Vec<(f32, f32)>) {
-    let out = pool.install(|| eval::run(decoder, cases));
-    let s = eval::summarize(cases, &out, &out, &Calibration::default(), rates);
+    let s = restore_summary(pool, decoder, cases, detected, cal, rates);
     (
         s.clean_restore.false_edit_share(),
         s.restore.iter().map(|(r, c)| (*r, c.false_edit_share())).collect(),
     )
 }
 
-/// Share of the clean documents' words that `decoder` changes.
-fn false_edits(pool: &rayon::ThreadPool, decoder: &Decoder, cases: &[eval::Case]) -> f32 {
-    let restorer = Restorer::new(decoder.clone());
-    let counts = pool.install(|| {
-        cases
-            .par_iter()
-            .map(|c| {
-                let a = decoder.analyze(&c.clean, &[]);
-                let r = restorer.apply(&c.clean, &a);
-                let o = eval::Outcome {
-                    raw_rate: 0.0,
-                    words: a.words,
-                    edits: r.edits,
-                    ..Default::default()
-                };
-                eval::clean_counts(&c.clean, &o)
-            })
-            .reduce(eval::RestoreCounts::default, |mut a, b| {
-                a += b;
-                a
-            })
-    });
-    counts.false_edit_share()
-}
-
-/// The restorer's change cost for these documents: the lowest of the
-/// shipped one and [`CHANGE_COSTS`] that changes at most [`FALSE_EDIT_TARGET`] of the
-/// words of the even-numbered clean documents; if that is the shipped one,
-/// the lowest of [`LOWER_CHANGE_COSTS`] (tried from the highest down, while
-/// they pass) that also changes at most that share of the untouched words
-/// of their spun copies. Checked (on stderr) on the odd-numbered documents
-/// with their spun versions; `None` when the shipped cost is the one.
-fn fit_restore_cost(
+/// The evaluation's summary of `decoder`'s restorer on `cases`, gated as
+/// `restore` gates it by default (see [`false_edits`]).
+fn restore_summary(
     pool: &rayon::ThreadPool,
     decoder: &Decoder,
     cases: &[eval::Case],
+    detected: &[eval::CaseOutcome],
+    cal: &Calibration,
     rates: &[f32],
-) -> Option<f32> {
-    let (fit, test): (Vec<_>, Vec<_>) =
-        cases.iter().cloned().enumerate().partition(|(i, _)| i % 2 == 0);
-    let fit: Vec<eval::Case> = fit.into_iter().map(|(_, c)| c).collect();
-    let test: Vec<eval::Case> = test.into_iter().map(|(_, c)| c).collect();
-    let with_cost = |cost: f32| decoder.clone().with_params(restore_params(Some(cost)));
+) -> eval::Summary {
+    let mut out = pool.install(|| eval::run(decoder, cases));
+    eval::gate_by_rate(&mut out, detected, cal, DEFAULT_MIN_RATE);
+    eval::summarize(cases, &out, &out, cal, rates)
+}
+
+/// The change cost [`fit_restore_cost`] settles on, given whether a cost
+/// `passes`: the first that passes of the shipped one and then
+/// [`CHANGE_COSTS`] upwards (the last of them if none does); when that is
+/// the shipped one, the lowest of [`LOWER_CHANGE_COSTS`], tried from the
+/// highest down while they pass.
+fn search_cost(mut passes: impl FnMut(f32) -> bool) -> f32 {
     let shipped = Params::restore().change_cost;
-    let mut chosen = *CHANGE_COSTS.last().expect("costs");
     let higher = CHANGE_COSTS.iter().copied().filter(|&c| c > shipped);
+    let mut chosen = *CHANGE_COSTS.last().expect("costs");
     for cost in std::iter::once(shipped).chain(higher) {
-        let share = false_edits(pool, &with_cost(cost), &fit);
-        eprintln!(
-            "calibrate: restorer change cost {cost}: {:.2}% of clean words changed",
-            100.0 * share
-        );
-        if share <= FALSE_EDIT_TARGET {
+        if passes(cost) {
             chosen = cost;
             break;
         }
     }
     if chosen == shipped {
         for &cost in LOWER_CHANGE_COSTS.iter().filter(|&&c| c < shipped) {
-            let (clean, spun) = false_edits_with_spun(pool, &with_cost(cost), &fit, rates);
-            let per_rate: Vec<String> = spun
-                .iter()
-                .map(|(r, s)| format!("{:.2}% at {:.0}%", 100.0 * s, 100.0 * r))
-                .collect();
-            eprintln!(
-                "calibrate: restorer change cost {cost}: {:.2}% of clean words changed; \
-                 of the untouched words of spun copies {}",
-                100.0 * clean,
-                per_rate.join(", ")
-            );
-            if clean > FALSE_EDIT_TARGET || spun.iter().any(|&(_, s)| s > FALSE_EDIT_TARGET) {
+            if !passes(cost) {
                 break;
             }
             chosen = cost;
         }
     }
+    chosen
+}
+
+/// The restorer's change cost for these documents, as `restore` runs
+/// (documents the detector finds under the default `--min-rate` left as
+/// written; the detector's outcomes in `detected`, read with `cal`): a
+/// cost passes when it changes at most [`FALSE_EDIT_TARGET`] of the words
+/// of the even-numbered clean documents and of the untouched words of
+/// their spun copies at each rate, and [`search_cost`] picks among those
+/// that pass. Checked (on stderr) on the odd-numbered documents with their
+/// spun versions; `None` when the shipped cost is the one.
+fn fit_restore_cost(
+    pool: &rayon::ThreadPool,
+    decoder: &Decoder,
+    cases: &[eval::Case],
+    detected: &[eval::CaseOutcome],
+    cal: &Calibration,
+    rates: &[f32],
+) -> Option<f32> {
+    let (fit, fit_detected) = half(cases, detected, 0);
+    let (test, test_detected) = half(cases, detected, 1);
+    let with_cost = |cost: f32| decoder.clone().with_params(restore_params(Some(cost)));
+    let passes = |cost: f32| {
+        let (clean, spun) = false_edits(pool, &with_cost(cost), &fit, &fit_detected, cal, rates);
+        let per_rate: Vec<String> =
+            spun.iter().map(|(r, s)| format!("{:.2}% at {:.0}%", 100.0 * s, 100.0 * r)).collect();
+        eprintln!(
+            "calibrate: restorer change cost {cost}: {:.2}% of clean words changed; \
+             of the untouched words of spun copies {}",
+            100.0 * clean,
+            per_rate.join(", ")
+        );
+        clean <= FALSE_EDIT_TARGET && spun.iter().all(|&(_, s)| s <= FALSE_EDIT_TARGET)
+    };
+    let chosen = search_cost(passes);
+    let shipped = Params::restore().change_cost;
     let report = |label: &str, d: &Decoder| {
-        let out = pool.install(|| eval::run(d, &test));
-        let s = eval::summarize(&test, &out, &out, &Calibration::default(), rates);
+        let s = restore_summary(pool, d, &test, &test_detected, cal, rates);
         let pct = |c: &eval::RestoreCounts, x: usize| 100.0 * x as f32 / c.swaps.max(1) as f32;
         let per_rate: Vec<String> = s
             .restore
             .iter()
-            .map(|(r, c)| format!("{:.0}%: {:.1}% exact", 100.0 * r, pct(c, c.exact)))
+            .map(|(r, c)| {
+                format!(
+                    "{:.0}%: {:.1}% exact, {:.2}% of untouched words changed",
+                    100.0 * r,
+                    pct(c, c.exact),
+                    100.0 * c.false_edit_share()
+                )
+            })
             .collect();
         eprintln!(
             "  {label}: clean words changed {:.2}%; {}",
             100.0 * s.clean_restore.false_edit_share(),
-            per_rate.join(", ")
+            per_rate.join("; ")
         );
     };
-    eprintln!("calibrate: the restorer on the other {} documents:", test.len());
+    eprintln!(
+        "calibrate: the restorer on the other {} documents (those under --min-rate {} left as written):",
+        test.len(),
+        DEFAULT_MIN_RATE
+    );
     report(&format!("shipped change cost {shipped}"), &with_cost(shipped));
     if chosen != shipped {
         report(&format!("change cost {chosen}"), &with_cost(chosen));
     }
     (chosen != shipped).then_some(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cost_search_takes_the_lowest_cost_that_passes() {
+        let shipped = Params::restore().change_cost;
+        // Only high costs pass: the first of them going up.
+        assert_eq!(search_cost(|c| c >= 3.2), 3.5);
+        // Nothing passes: the highest there is.
+        assert_eq!(search_cost(|_| false), *CHANGE_COSTS.last().unwrap());
+        // The shipped cost passes and a lower one does not: the shipped.
+        assert_eq!(search_cost(|c| c >= shipped), shipped);
+        // Lower costs pass down to 0.9, then one fails: the search stops
+        // there even if a still lower one would pass again.
+        assert_eq!(search_cost(|c| !(0.75..0.85).contains(&c)), 0.9);
+        // Every cost asked about, in order, for a text that fails from 1.0.
+        let mut asked = Vec::new();
+        search_cost(|c| {
+            asked.push(c);
+            c > 1.0
+        });
+        assert_eq!(asked, [shipped, 1.1, 1.0]);
+    }
 }
