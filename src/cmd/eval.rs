@@ -30,6 +30,11 @@ pub struct EvalArgs {
     /// Seed of the synthetic spinner.
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
+    /// Let the synthetic spinner swap words next to each other, as a
+    /// spinner that tries every word it can does (by default each swap
+    /// has words as written on both sides).
+    #[arg(long)]
+    pub neighbours: bool,
     /// Search decoder parameters on the calibration split first.
     #[arg(long)]
     pub grid: bool,
@@ -170,7 +175,7 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     };
     let (calib_docs, test_docs) =
         if args.on_calibration { (take(1), take(0)) } else { (take(0), take(1)) };
-    let spinner = Spinner::from_lexicon(&Lexicon::embedded());
+    let spinner = Spinner::from_lexicon(&Lexicon::embedded()).with_neighbours(args.neighbours);
     let calib = eval::prepare(&calib_docs, &spinner, &args.rates, args.seed);
     let test = eval::prepare(&test_docs, &spinner, &args.rates, args.seed ^ 0xABCD);
     eprintln!(

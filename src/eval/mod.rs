@@ -235,15 +235,8 @@ pub fn restore_counts(doc: &SpunDoc, outcome: &Outcome) -> RestoreCounts {
 pub fn restore_counts_at(doc: &SpunDoc, outcome: &Outcome, min_confidence: f32) -> RestoreCounts {
     let edits = || outcome.edits.iter().filter(|e| e.confidence >= min_confidence);
     let mut c = RestoreCounts { swaps: doc.swaps.len(), ..Default::default() };
-    for s in &doc.swaps {
-        if edits().any(|e| {
-            e.start == s.start
-                && e.end == s.end
-                && e.new.to_lowercase() == s.original.to_lowercase()
-        }) {
-            c.exact += 1;
-        }
-    }
+    // The decoder's edits never overlap, so no swap is counted twice.
+    c.exact = edits().map(|e| swaps_restored(doc, e)).sum();
     let in_swap = |a: usize, b: usize| doc.swaps.iter().any(|s| a < s.end && s.start < b);
     for t in tokenize(&doc.text) {
         if t.kind != TokenKind::Word || in_swap(t.start, t.end) {
@@ -256,6 +249,40 @@ pub fn restore_counts_at(doc: &SpunDoc, outcome: &Outcome, min_confidence: f32) 
     }
     c.edits = edits().count();
     c
+}
+
+/// How many of `doc`'s swaps `edit` restores exactly: the one whose
+/// bounds it has, if it writes that swap's original; or a run of
+/// neighbouring swaps (only spaces between them) that it covers from the
+/// first one's start to the last one's end, if it writes their originals
+/// with the spaces between (one edit of a two-word phrase whose words
+/// were both swapped, [`Spinner::with_neighbours`]). Case is not compared.
+pub fn swaps_restored(doc: &SpunDoc, edit: &Edit) -> usize {
+    let first = doc.swaps.partition_point(|s| s.start < edit.start);
+    let mut expected = String::new();
+    let mut at = edit.start;
+    let mut n = 0;
+    for s in &doc.swaps[first..] {
+        if s.start != at || s.end > edit.end {
+            break;
+        }
+        expected.push_str(&s.original);
+        n += 1;
+        at = s.end;
+        // The spaces to the next swap, if the edit goes on.
+        let rest = &doc.text[at..edit.end];
+        let gap = rest.len() - rest.trim_start().len();
+        if at == edit.end || gap == 0 {
+            break;
+        }
+        expected.push_str(&rest[..gap]);
+        at += gap;
+    }
+    if n > 0 && at == edit.end && edit.new.to_lowercase() == expected.to_lowercase() {
+        n
+    } else {
+        0
+    }
 }
 
 /// Restoration counts of a clean text (every word is untouched).
@@ -283,13 +310,7 @@ pub fn edit_outcomes(cases: &[Case], outcomes: &[CaseOutcome]) -> Vec<EditOutcom
     let mut out = Vec::new();
     let mut add = |o: &Outcome, doc: Option<&SpunDoc>| {
         for (e, &share) in o.edits.iter().zip(&o.shares) {
-            let right = doc.is_some_and(|d| {
-                d.swaps.iter().any(|s| {
-                    s.start == e.start
-                        && s.end == e.end
-                        && e.new.to_lowercase() == s.original.to_lowercase()
-                })
-            });
+            let right = doc.is_some_and(|d| swaps_restored(d, e) > 0);
             out.push(EditOutcome { confidence: e.confidence, share, right, words: o.words });
         }
     };
@@ -1204,6 +1225,53 @@ mod tests {
             swaps: vec![Swap { start: 4, end: 7, original: "two".into(), original_words: 1 }],
             words: 4,
         }
+    }
+
+    /// An edit of `doc`'s text from `start` to `end` that writes `new`.
+    fn edit(doc: &SpunDoc, start: usize, end: usize, new: &str) -> Edit {
+        let old = doc.text[start..end].to_string();
+        Edit { start, end, old, new: new.into(), confidence: 1.0 }
+    }
+
+    #[test]
+    fn an_edit_restores_a_swap_or_a_run_of_neighbouring_swaps() {
+        let doc = one_swap();
+        assert_eq!(swaps_restored(&doc, &edit(&doc, 4, 7, "Two")), 1);
+        assert_eq!(swaps_restored(&doc, &edit(&doc, 4, 7, "deux")), 0);
+        // More than the swap: the untouched word was changed too.
+        assert_eq!(swaps_restored(&doc, &edit(&doc, 4, 13, "two three")), 0);
+        assert_eq!(swaps_restored(&doc, &edit(&doc, 0, 7, "one two")), 0);
+        // "one two three four" with "two three" swapped word by word.
+        let sw = |start, end, original: &str| Swap {
+            start,
+            end,
+            original: original.into(),
+            original_words: 1,
+        };
+        let doc = SpunDoc {
+            text: "one dos  tres four".into(),
+            swaps: vec![sw(4, 7, "two"), sw(9, 13, "three")],
+            words: 4,
+        };
+        assert_eq!(swaps_restored(&doc, &edit(&doc, 4, 13, "two  three")), 2);
+        assert_eq!(swaps_restored(&doc, &edit(&doc, 4, 13, "two three")), 0);
+        assert_eq!(swaps_restored(&doc, &edit(&doc, 4, 13, "deux trois")), 0);
+        assert_eq!(swaps_restored(&doc, &edit(&doc, 9, 13, "three")), 1);
+        // Across a comma the swaps are not one phrase.
+        let doc = SpunDoc {
+            text: "one dos, tres four".into(),
+            swaps: vec![sw(4, 7, "two"), sw(9, 13, "three")],
+            words: 4,
+        };
+        assert_eq!(swaps_restored(&doc, &edit(&doc, 4, 13, "two, three")), 0);
+        let counts = restore_counts(
+            &doc,
+            &Outcome {
+                edits: vec![edit(&doc, 4, 7, "two"), edit(&doc, 9, 13, "three")],
+                ..Default::default()
+            },
+        );
+        assert_eq!((counts.swaps, counts.exact), (2, 2));
     }
 
     #[test]

@@ -96,6 +96,8 @@ const STOP: &[&str] = &[
 pub struct Spinner {
     forward: HashMap<String, Vec<String>>,
     max_phrase: usize,
+    /// Whether a swap may be next to another ([`with_neighbours`](Spinner::with_neighbours)).
+    neighbours: bool,
 }
 
 impl Spinner {
@@ -119,7 +121,17 @@ impl Spinner {
             v.sort();
             v.dedup();
         }
-        Spinner { forward, max_phrase: max_phrase.min(3) }
+        Spinner { forward, max_phrase: max_phrase.min(3), neighbours: false }
+    }
+
+    /// Lets swaps be next to each other, as a spinner that tries every
+    /// word it can swap does ("knowledge collaboration" for "intelligence
+    /// cooperation"). By default a swap never touches another: each has
+    /// words as written on both sides, which is kinder to the restorer
+    /// (README, Evaluation).
+    pub fn with_neighbours(mut self, neighbours: bool) -> Spinner {
+        self.neighbours = neighbours;
+        self
     }
 
     /// Number of originals the spinner can swap.
@@ -174,7 +186,8 @@ impl Spinner {
         let mut taken = vec![false; tokens.len()];
         let mut chosen: Vec<(usize, usize)> = Vec::new();
         let mut swapped = 0;
-        // Shuffle, then take non-overlapping options until the target is met.
+        // Shuffle, then take non-overlapping options (not next to one
+        // another, unless `neighbours`) until the target is met.
         for k in (1..options.len()).rev() {
             let r = rng.below(k + 1);
             options.swap(k, r);
@@ -183,8 +196,8 @@ impl Spinner {
             if swapped >= target {
                 break;
             }
-            if (i..j).any(|k| taken[k]) || (i > 0 && taken[i - 1]) || (j < tokens.len() && taken[j])
-            {
+            let touches = (i > 0 && taken[i - 1]) || (j < tokens.len() && taken[j]);
+            if (i..j).any(|k| taken[k]) || (touches && !self.neighbours) {
                 continue;
             }
             let n_words = j - i;
@@ -268,5 +281,35 @@ mod tests {
         assert!(doc.text.contains("Paris"), "names stay: {}", doc.text);
         assert!(doc.text.contains("jets"));
         assert!(doc.true_rate() > 0.0 && doc.true_rate() <= 0.5);
+    }
+
+    #[test]
+    fn swaps_touch_only_when_neighbours_are_allowed() {
+        let mut b = LexiconBuilder::new("t");
+        for (s, o) in [("expand", "increase"), ("weight", "pressure"), ("gatherings", "groups")] {
+            b.add(&Entry {
+                spun: s.into(),
+                original: o.into(),
+                weight: 0.5,
+                sources: Sources::MOBY,
+            });
+        }
+        let lex = Lexicon::from_bytes("t", b.finish().unwrap()).unwrap();
+        let text = "Increase pressure groups now. Increase pressure groups again.";
+        let touching = |doc: &SpunDoc| {
+            doc.swaps.windows(2).filter(|w| doc.text[w[0].end..w[1].start] == *" ").count()
+        };
+        let apart = Spinner::from_lexicon(&lex);
+        let next_to = Spinner::from_lexicon(&lex).with_neighbours(true);
+        let mut seen = 0;
+        for seed in 0..50 {
+            assert_eq!(touching(&apart.spin(text, 0.6, &mut Rng::new(seed))), 0);
+            let doc = next_to.spin(text, 0.6, &mut Rng::new(seed));
+            seen += touching(&doc);
+            for s in &doc.swaps {
+                assert!(["Expand", "weight", "gatherings"].contains(&&doc.text[s.start..s.end]));
+            }
+        }
+        assert!(seen > 0, "a spinner allowed neighbours never put two swaps together");
     }
 }
