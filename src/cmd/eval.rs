@@ -378,6 +378,7 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     eprintln!("eval: restoration over {:.1} MB in {:.1}s", size(&test), t2.elapsed().as_secs_f32());
     let mut summary = eval::summarize(&test, &test_det, &test_out, &cal, &args.rates);
     summary.min_rate = args.min_rate;
+    summary.neighbours = args.neighbours;
     if !args.no_tortured {
         let path = args.data.join("tortured-phrases.json");
         match eval::tortured_cases(&path) {

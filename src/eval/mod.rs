@@ -204,6 +204,10 @@ pub struct RestoreCounts {
     pub false_edited_words: usize,
     /// Edits the restorer made.
     pub edits: usize,
+    /// Words of the original text.
+    pub words: usize,
+    /// Of those, words the spinner swapped (its true rate is their share).
+    pub swapped_words: usize,
 }
 
 impl RestoreCounts {
@@ -221,6 +225,8 @@ impl std::ops::AddAssign for RestoreCounts {
         self.untouched_words += o.untouched_words;
         self.false_edited_words += o.false_edited_words;
         self.edits += o.edits;
+        self.words += o.words;
+        self.swapped_words += o.swapped_words;
     }
 }
 
@@ -234,7 +240,12 @@ pub fn restore_counts(doc: &SpunDoc, outcome: &Outcome) -> RestoreCounts {
 /// spans never overlap, so leaving one out changes no other).
 pub fn restore_counts_at(doc: &SpunDoc, outcome: &Outcome, min_confidence: f32) -> RestoreCounts {
     let edits = || outcome.edits.iter().filter(|e| e.confidence >= min_confidence);
-    let mut c = RestoreCounts { swaps: doc.swaps.len(), ..Default::default() };
+    let mut c = RestoreCounts {
+        swaps: doc.swaps.len(),
+        words: doc.words,
+        swapped_words: doc.swaps.iter().map(|s| s.original_words).sum(),
+        ..Default::default()
+    };
     // The decoder's edits never overlap, so no swap is counted twice.
     c.exact = edits().map(|e| swaps_restored(doc, e)).sum();
     let in_swap = |a: usize, b: usize| doc.swaps.iter().any(|s| a < s.end && s.start < b);
@@ -723,6 +734,9 @@ pub struct Summary {
     /// The restorer's minimum estimated rate ([`gate_by_rate`]), as
     /// applied to the outcomes summarized.
     pub min_rate: f32,
+    /// Whether the spinner could swap words next to each other
+    /// ([`Spinner::with_neighbours`]).
+    pub neighbours: bool,
     /// (rate, AUC clean vs spun).
     pub auc: Vec<(f32, f32)>,
     /// Share of clean test documents not labelled clean.
@@ -922,8 +936,14 @@ fn reliability(pairs: &[(f32, bool)]) -> Vec<(f32, f32, usize, f32, usize)> {
 pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "Test split: {} BBC documents (calibration on the other {}).\n\n",
-        s.test_docs, s.test_docs
+        "Test split: {} BBC documents (calibration on the other {}){}.\n\n",
+        s.test_docs,
+        s.test_docs,
+        if s.neighbours {
+            "; the spinner may swap words next to each other (`--neighbours`)"
+        } else {
+            "; the spinner never swaps two words next to each other"
+        }
     ));
     out.push_str("| measure | value | target |\n|---|---|---|\n");
     for (rate, auc) in &s.auc {
@@ -946,6 +966,11 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
     out.push_str(&format!("| spin_rate mean absolute error | {:.4} | ≤ 0.03 |\n", s.rate_mae));
     for (rate, c) in &s.restore {
         let target = if (*rate * 100.0).round() as u32 == 30 { "≥ 70%" } else { "" };
+        out.push_str(&format!(
+            "| words swapped at {:.0}% (the spinner's true rate) | {:.1}% |  |\n",
+            rate * 100.0,
+            100.0 * c.swapped_words as f32 / c.words.max(1) as f32
+        ));
         out.push_str(&format!(
             "| swaps restored exactly at {:.0}% | {:.1}% ({} of {}) | {} |\n",
             rate * 100.0,
