@@ -354,40 +354,6 @@ const LOWER_CHANGE_COSTS: &[f32] = &[1.1, 1.0, 0.9, 0.8, 0.7, 0.6];
 /// 1% the issue sets, with room for the held-out half.
 const FALSE_EDIT_TARGET: f32 = 0.008;
 
-/// Shares of untouched words `decoder` changes as `restore` runs with its
-/// default `--min-rate` (a document the detector, its outcome in
-/// `detected` read with `cal`, finds under that rate is left as written):
-/// in the clean documents, and in their spun copies at each rate.
-fn false_edits(
-    pool: &rayon::ThreadPool,
-    decoder: &Decoder,
-    cases: &[eval::Case],
-    detected: &[eval::CaseOutcome],
-    cal: &Calibration,
-    rates: &[f32],
-) -> (f32, Vec<(f32, f32)>) {
-    let s = restore_summary(pool, decoder, cases, detected, cal, rates);
-    (
-        s.clean_restore.false_edit_share(),
-        s.restore.iter().map(|(r, c)| (*r, c.false_edit_share())).collect(),
-    )
-}
-
-/// The evaluation's summary of `decoder`'s restorer on `cases`, gated as
-/// `restore` gates it by default (see [`false_edits`]).
-fn restore_summary(
-    pool: &rayon::ThreadPool,
-    decoder: &Decoder,
-    cases: &[eval::Case],
-    detected: &[eval::CaseOutcome],
-    cal: &Calibration,
-    rates: &[f32],
-) -> eval::Summary {
-    let mut out = pool.install(|| eval::run(decoder, cases));
-    eval::gate_by_rate(&mut out, detected, cal, DEFAULT_MIN_RATE);
-    eval::summarize(cases, &out, &out, cal, rates)
-}
-
 /// The change cost [`fit_restore_cost`] settles on, given whether a cost
 /// `passes`: the first that passes of the shipped one and then
 /// [`CHANGE_COSTS`] upwards (the last of them if none does); when that is
@@ -433,8 +399,18 @@ fn fit_restore_cost(
     let (fit, fit_detected) = half(cases, detected, 0);
     let (test, test_detected) = half(cases, detected, 1);
     let with_cost = |cost: f32| decoder.clone().with_params(restore_params(Some(cost)));
+    // The evaluation's summary of the restorer at `cost` on `cases`, with
+    // the documents under the default `--min-rate` left as written.
+    let restore_summary = |cost: f32, cases: &[eval::Case], detected: &[eval::CaseOutcome]| {
+        let mut out = pool.install(|| eval::run(&with_cost(cost), cases));
+        eval::gate_by_rate(&mut out, detected, cal, DEFAULT_MIN_RATE);
+        eval::summarize(cases, &out, &out, cal, rates)
+    };
     let passes = |cost: f32| {
-        let (clean, spun) = false_edits(pool, &with_cost(cost), &fit, &fit_detected, cal, rates);
+        let s = restore_summary(cost, &fit, &fit_detected);
+        let clean = s.clean_restore.false_edit_share();
+        let spun: Vec<(f32, f32)> =
+            s.restore.iter().map(|(r, c)| (*r, c.false_edit_share())).collect();
         let per_rate: Vec<String> =
             spun.iter().map(|(r, s)| format!("{:.2}% at {:.0}%", 100.0 * s, 100.0 * r)).collect();
         eprintln!(
@@ -447,8 +423,8 @@ fn fit_restore_cost(
     };
     let chosen = search_cost(passes);
     let shipped = Params::restore().change_cost;
-    let report = |label: &str, d: &Decoder| {
-        let s = restore_summary(pool, d, &test, &test_detected, cal, rates);
+    let report = |label: &str, cost: f32| {
+        let s = restore_summary(cost, &test, &test_detected);
         let pct = |c: &eval::RestoreCounts, x: usize| 100.0 * x as f32 / c.swaps.max(1) as f32;
         let per_rate: Vec<String> = s
             .restore
@@ -473,9 +449,9 @@ fn fit_restore_cost(
         test.len(),
         DEFAULT_MIN_RATE
     );
-    report(&format!("shipped change cost {shipped}"), &with_cost(shipped));
+    report(&format!("shipped change cost {shipped}"), shipped);
     if chosen != shipped {
-        report(&format!("change cost {chosen}"), &with_cost(chosen));
+        report(&format!("change cost {chosen}"), chosen);
     }
     (chosen != shipped).then_some(chosen)
 }
