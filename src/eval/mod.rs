@@ -196,7 +196,8 @@ pub fn run_detect(detector: &Decoder, cases: &[Case]) -> Vec<CaseOutcome> {
 pub struct RestoreCounts {
     /// Swaps made by the spinner.
     pub swaps: usize,
-    /// Swaps restored exactly (same span, same original, case-insensitive).
+    /// Swaps restored exactly (same span, same original, case-insensitive;
+    /// see [`swaps_restored`]).
     pub exact: usize,
     /// Words the spinner did not touch.
     pub untouched_words: usize,
