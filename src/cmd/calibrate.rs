@@ -404,7 +404,7 @@ fn fit_restore_cost(
     let restore_summary = |cost: f32, cases: &[eval::Case], detected: &[eval::CaseOutcome]| {
         let mut out = pool.install(|| eval::run(&with_cost(cost), cases));
         eval::gate_by_rate(&mut out, detected, cal, DEFAULT_MIN_RATE);
-        eval::summarize(cases, &out, &out, cal, rates)
+        eval::summarize(cases, detected, &out, cal, rates)
     };
     let passes = |cost: f32| {
         let s = restore_summary(cost, &fit, &fit_detected);

@@ -244,7 +244,7 @@ pub fn restore_counts_at(doc: &SpunDoc, outcome: &Outcome, min_confidence: f32) 
     let mut c = RestoreCounts {
         swaps: doc.swaps.len(),
         words: doc.words,
-        swapped_words: doc.swaps.iter().map(|s| s.original_words).sum(),
+        swapped_words: doc.swapped_words(),
         ..Default::default()
     };
     // The decoder's edits never overlap, so no swap is counted twice.

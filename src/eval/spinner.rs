@@ -73,12 +73,17 @@ pub struct SpunDoc {
 }
 
 impl SpunDoc {
+    /// Words of the original that were swapped.
+    pub fn swapped_words(&self) -> usize {
+        self.swaps.iter().map(|s| s.original_words).sum()
+    }
+
     /// The true share of the original's words that were swapped.
     pub fn true_rate(&self) -> f32 {
         if self.words == 0 {
             return 0.0;
         }
-        self.swaps.iter().map(|s| s.original_words).sum::<usize>() as f32 / self.words as f32
+        self.swapped_words() as f32 / self.words as f32
     }
 }
 
