@@ -125,7 +125,7 @@ pub struct Calibration {
     /// Weights of a flagged span's confidence (the chance that it was
     /// spun): logistic(`[0]` · gain + `[1]` · log10 odds(the document's
     /// spin rate) + `[2]`). The detector weighs a span as if spinning
-    /// were even odds, so its gain alone overstates the case in a lightly
+    /// were about even odds, so its gain alone overstates the case in a lightly
     /// spun text and understates it in a heavily spun one. A file from
     /// before they were fitted gets the shipped ones.
     #[serde(default = "shipped_span_confidence")]
@@ -204,19 +204,18 @@ impl Default for Calibration {
     /// true swap rate, the extra threshold of short documents that keeps
     /// 99% of the clean texts cut to 25, 50, 100 and 200 words clean, and
     /// the threshold 0.005 above the 99.5th percentile
-    /// of clean documents (refitted for the language model's format
-    /// version 4, the lexicon without spelling variants and British
-    /// spellings read as American by the model).
+    /// of clean documents (refitted in round 15 for the mixed language
+    /// model and the detector's prior of 0.62).
     fn default() -> Calibration {
         Calibration {
-            rate_slope: 1.1250,
-            rate_intercept: -0.0503,
-            threshold: 0.0538,
+            rate_slope: 1.1293,
+            rate_intercept: -0.0515,
+            threshold: 0.0564,
             short_doc_margin: 0.1,
             short_doc_extra: 3.7,
             score_slope: 300.0,
             heavy_rate: 0.2,
-            span_confidence: [0.428, 1.361, 0.759],
+            span_confidence: [0.457, 1.323, 0.708],
         }
     }
 }

@@ -58,13 +58,15 @@ pub const DEFAULT_MIN_RATE: f32 = 0.01;
 
 /// A flagged span whose original reads this much likelier than the words
 /// as written (log10, in the detector's reading) is reason enough to
-/// restore a document whatever its estimated rate: one stock phrase of a
-/// paraphrasing tool ("on the off chance that") in a long article is
+/// restore it whatever the document's estimated rate: one stock phrase of
+/// a paraphrasing tool ("on the off chance that") in a long article is
 /// spinning, though too little of it to raise the rate. Chosen on the
-/// calibration split (README, Evaluation): without it, 70.0% of the
-/// phrase swaps of `scripts/idioms` were restored, against 74.5% with
-/// every document restored; with it, 73.7%, while clean text's words
-/// changed went from 0.59% to 0.40% (0.27% without it).
+/// calibration split in round 13 (README, Evaluation), when such a span
+/// let the whole document be restored: without it, 70.0% of the phrase
+/// swaps of `scripts/idioms` were restored, against 74.5% with every
+/// document restored; with it, 73.7%, while clean text's words changed
+/// went from 0.59% to 0.40% (0.27% without it). Since round 15 only the
+/// strong spans of such a document are restored ([`strong_spans`]).
 pub const STRONG_GAIN: f32 = 4.0;
 
 /// Whether a detector's reading of a text holds evidence of spinning strong
@@ -73,15 +75,34 @@ pub const STRONG_GAIN: f32 = 4.0;
 /// list of known spins, such as tortured phrases, which a paper may hold
 /// one of in thousands of words).
 pub fn strong_evidence(analysis: &Analysis) -> bool {
-    analysis.chosen().any(|s| s.gain >= STRONG_GAIN || s.sources.contains(Sources::USER))
+    analysis.chosen().any(is_strong)
 }
 
-/// Whether a restorer with minimum rate `min_rate` restores a text whose
-/// spin rate the detector estimates at `rate`, with `strong` its
-/// [`strong_evidence`] ([`Restorer::min_rate`]; a `min_rate` of 0 or less
-/// restores every text).
-pub fn passes_min_rate(min_rate: f32, rate: f32, strong: bool) -> bool {
-    min_rate <= 0.0 || rate >= min_rate || strong
+/// The byte ranges of the flagged spans that make a reading's
+/// [`strong_evidence`]. A text under the minimum rate that holds some is
+/// restored only there: one stock phrase in a long clean article is the
+/// one thing worth changing in it, and the rest is as likely to get false
+/// edits as any clean text.
+pub fn strong_spans(analysis: &Analysis) -> Vec<Range<usize>> {
+    analysis.chosen().filter(|s| is_strong(s)).map(|s| s.start..s.end).collect()
+}
+
+fn is_strong(span: &crate::decode::Span) -> bool {
+    span.gain >= STRONG_GAIN || span.sources.contains(Sources::USER)
+}
+
+/// Whether the byte range `start..end` overlaps one of `ranges`.
+pub fn overlaps_any(ranges: &[Range<usize>], start: usize, end: usize) -> bool {
+    ranges.iter().any(|r| start < r.end && r.start < end)
+}
+
+/// Whether a restorer with minimum rate `min_rate` restores the whole of a
+/// text whose spin rate the detector estimates at `rate`
+/// ([`Restorer::min_rate`]; a `min_rate` of 0 or less restores every
+/// text). One that does not is restored only within its
+/// [`strong_spans`].
+pub fn passes_min_rate(min_rate: f32, rate: f32) -> bool {
+    min_rate <= 0.0 || rate >= min_rate
 }
 
 /// Which documents a gated restorer restores, by the detector's reading.
@@ -121,9 +142,9 @@ impl Restorer {
     }
 
     /// Restores only texts whose spin rate `scorer` estimates at `rate` or
-    /// more, or in which it flags a span with [`strong_evidence`]; the
-    /// others come back as they are, with [`Restored::below_min_rate`]
-    /// set. A text the detector finds nothing in is clean or nearly so,
+    /// more, and within the others only the spans it flags with
+    /// [`strong_evidence`] ([`strong_spans`]); a text with none comes back
+    /// as it is, with [`Restored::below_min_rate`] set. A text the detector finds nothing in is clean or nearly so,
     /// and most of what the restorer would change there is a false edit
     /// ([`DEFAULT_MIN_RATE`]). A `rate` of 0 or less restores every text,
     /// without a detector pass. Replaces [`only_spun`](Restorer::only_spun),
@@ -146,6 +167,8 @@ impl Restorer {
 
     /// Restores `text`, leaving the byte ranges in `exclude` untouched.
     pub fn restore(&self, text: &str, exclude: &[Range<usize>]) -> Restored {
+        // Under the minimum rate, the strong spans that let the text in.
+        let mut only: Option<Vec<Range<usize>>> = None;
         let analysis = match &self.gate {
             None => self.decoder.analyze_chosen(text, exclude),
             Some((scorer, gate)) => {
@@ -155,9 +178,13 @@ impl Restorer {
                     (rate, label) = scorer.rate_and_label_of(detected);
                     match *gate {
                         Gate::Spun => matches!(label, Label::Light | Label::Heavy),
-                        Gate::Rate(min) => {
-                            label != Label::NotEnglish
-                                && passes_min_rate(min, rate, strong_evidence(detected))
+                        Gate::Rate(_) if label == Label::NotEnglish => false,
+                        Gate::Rate(min) if passes_min_rate(min, rate) => true,
+                        Gate::Rate(_) => {
+                            let strong = strong_spans(detected);
+                            let go = !strong.is_empty();
+                            only = go.then_some(strong);
+                            go
                         }
                     }
                 };
@@ -176,18 +203,32 @@ impl Restorer {
                 }
             }
         };
-        let restored = self.apply(text, &analysis);
+        let restored = self.apply_within(text, &analysis, only.as_deref());
         crate::decode::recycle_spans(analysis.spans);
         restored
     }
 
     /// Applies an analysis of `text` (from this restorer's decoder).
     pub fn apply(&self, text: &str, analysis: &Analysis) -> Restored {
+        self.apply_within(text, analysis, None)
+    }
+
+    /// [`apply`](Restorer::apply), making only the edits that overlap one
+    /// of `only`'s byte ranges when it is given.
+    pub fn apply_within(
+        &self,
+        text: &str,
+        analysis: &Analysis,
+        only: Option<&[Range<usize>]>,
+    ) -> Restored {
         let mut edits = Vec::new();
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
         for span in analysis.chosen() {
             if span.confidence < self.min_confidence || span.start < at {
+                continue;
+            }
+            if only.is_some_and(|r| !overlaps_any(r, span.start, span.end)) {
                 continue;
             }
             let old = &text[span.start..span.end];

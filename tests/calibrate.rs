@@ -89,10 +89,12 @@ fn calibrate_writes_a_file_that_score_uses() {
     // The change cost is weighed on the spun copies' untouched words as
     // well as on the clean words, from the shipped cost on, with the
     // documents `restore` would leave as written left out.
-    let shipped_cost = stderr
-        .lines()
-        .find(|l| l.starts_with("calibrate: restorer change cost 1.25:"))
-        .unwrap_or_else(|| panic!("{stderr}"));
+    let shipped = format!(
+        "calibrate: restorer change cost {}:",
+        unspin::decode::Params::restore().change_cost
+    );
+    let shipped_cost =
+        stderr.lines().find(|l| l.starts_with(&shipped)).unwrap_or_else(|| panic!("{stderr}"));
     assert!(shipped_cost.contains("of the untouched words of spun copies"), "{stderr}");
     assert!(stderr.contains("(those under --min-rate 0.01 left as written)"), "{stderr}");
     let file: serde_json::Value =

@@ -1,18 +1,19 @@
 #!/usr/bin/python3
 """Writes tests/data/lm/reference.tsv: log10 probabilities of n-grams as the
 reference implementation (Debian's python3-sphinxbase) computes them from
-the CMU Sphinx model, for tests/lm.rs to compare with our converted model.
+each of the two CMU Sphinx models the embedded model mixes, for tests/lm.rs
+to compare with our converted mixture.
 
 Run by scripts/lm/reference, which fetches the packages; by hand:
 
-    /usr/bin/python3 scripts/lm/reference.py SPHINXBASE_DIR en-us.lm.bin > out.tsv
+    /usr/bin/python3 scripts/lm/reference.py SPHINXBASE_DIR A.lm.bin B.lm.bin > out.tsv
 
-Columns: w2, w1, w, log10 P(w | w2 w1). An empty w2 (or w1) means no such
-context word (a bigram or unigram query). The mix: every window of some
-sentences of our own prose (many trigram and bigram hits), random word
-triples from the vocabulary (back-off to unigrams), sentence markers, an
-out-of-vocabulary context word, and the two trigrams sphinxbase's search
-cannot reach.
+Columns: w2, w1, w, log10 P_A(w | w2 w1), log10 P_B(w | w2 w1). An empty
+w2 (or w1) means no such context word (a bigram or unigram query). The
+mix: every window of some sentences of our own prose (many trigram and
+bigram hits), random word triples from the words both models know
+(back-off to unigrams), sentence markers, an out-of-vocabulary context
+word, and trigrams sphinxbase's search cannot reach in A.
 """
 
 import random
@@ -60,15 +61,18 @@ def words_of(path):
     off = 20 + 12 + 4 + 3 * 65536 * 4 + (n1 + 1) * 12
     off += record(n2, bits(n1) + 32 + bits(n3)) + record(n3, bits(n1) + 16)
     (length,) = struct.unpack_from("<i", data, off)
-    words = data[off + 4:off + 4 + length].decode().split("\0")[:-1]
+    # The words are ASCII but for the odd Latin-1 one ("d\xe9j\xe0").
+    words = data[off + 4:off + 4 + length].decode("latin-1").split("\0")[:-1]
     assert len(words) == n1
     return words
 
 
 def main():
-    model_path = sys.argv[2]
-    lm = NGramModel(model_path)
-    vocab = words_of(model_path)
+    paths = sys.argv[2:4]
+    models = [NGramModel(p) for p in paths]
+    # Words both models know, in A's order (random draws stay reproducible).
+    known_b = set(words_of(paths[1]))
+    vocab = [w for w in words_of(paths[0]) if w in known_b]
     known = set(vocab)
     rng = random.Random(20240601)
 
@@ -96,7 +100,7 @@ def main():
         ("coach", "and", "jerri"),
     ]
 
-    print("w2\tw1\tw\tlog10")
+    print("w2\tw1\tw\tlog10_a\tlog10_b")
     seen = set()
     for q in queries:
         if q in seen or q[2] not in known:
@@ -109,7 +113,8 @@ def main():
             if not h:
                 break
             args.append(h)
-        print("%s\t%s\t%s\t%.6f" % (q[0], q[1], q[2], lm.prob(args) * LOG10_BASE))
+        values = ["%.6f" % (lm.prob(args) * LOG10_BASE) for lm in models]
+        print("\t".join(list(q) + values))
 
 
 if __name__ == "__main__":

@@ -344,7 +344,7 @@ fn half(
 const MIN_FIT_EDITS: usize = 20;
 
 /// Change costs tried for the restorer above the shipped one.
-const CHANGE_COSTS: &[f32] = &[1.3, 1.6, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0];
+const CHANGE_COSTS: &[f32] = &[1.1, 1.3, 1.6, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0];
 
 /// Change costs tried for the restorer below the shipped one, from the
 /// highest down.
@@ -472,12 +472,22 @@ mod tests {
         // Lower costs pass down to 0.9, then one fails: the search stops
         // there even if a still lower one would pass again.
         assert_eq!(search_cost(|c| !(0.75..0.85).contains(&c)), 0.9);
-        // Every cost asked about, in order, for a text that fails from 1.0.
+        // Every cost asked about, in order, for a text that fails from 0.9
+        // down, and for one that fails at the shipped cost and passes above.
         let mut asked = Vec::new();
         search_cost(|c| {
             asked.push(c);
-            c > 1.0
+            c > 0.9
         });
-        assert_eq!(asked, [shipped, 1.1, 1.0]);
+        assert_eq!(asked, [shipped, 0.9]);
+        asked.clear();
+        assert_eq!(
+            search_cost(|c| {
+                asked.push(c);
+                c > shipped
+            }),
+            1.1
+        );
+        assert_eq!(asked, [shipped, 1.1]);
     }
 }

@@ -50,6 +50,10 @@ pub struct EvalArgs {
     /// Decoder: extra cost of a change (log10).
     #[arg(long)]
     pub change_cost: Option<f32>,
+    /// Restorer only: extra cost of a change (log10), leaving the
+    /// detector's as it is (--change-cost sets both).
+    #[arg(long)]
+    pub restore_change_cost: Option<f32>,
     /// Decoder: candidates scored per span.
     #[arg(long)]
     pub precheck_candidates: Option<usize>,
@@ -228,6 +232,9 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     };
     let mut params = Params::restore();
     apply(&mut params);
+    if let Some(x) = args.restore_change_cost {
+        params.change_cost = x;
+    }
     // Restorer only (the detector does not use them).
     if let Some(x) = args.adaptive_candidates {
         params.adaptive_candidates = x;

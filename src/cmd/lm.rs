@@ -106,12 +106,14 @@ pub enum LmCommand {
     /// cannot be read is reported and skipped; the exit code is then 2.
     ///
     /// A corpus of a few million words is too small to stand alone: with
-    /// --mix-with, its model is mixed into the CMU Sphinx model the embedded
-    /// one is converted from (en-us.lm.bin, in Debian's pocketsphinx-en-us
-    /// and in PyPI's pocketsphinx wheel), so that the result knows the
-    /// corpus's names and phrases and still knows general English. Then fit
-    /// the detector's calibration to it with `unspin --lm FILE calibrate`,
-    /// on clean text the model was not built from.
+    /// --mix-with, its model is mixed into a CMU Sphinx model, so that the
+    /// result knows the corpus's names and phrases and still knows general
+    /// English. Give --mix-with twice with the two models the embedded one
+    /// is made from (en-us.lm.bin, in Debian's pocketsphinx-en-us and in
+    /// PyPI's pocketsphinx wheel; language-model.lm.bin, in PyPI's
+    /// SpeechRecognition) to mix into their even mixture, as embedded. Then
+    /// fit the detector's calibration to it with `unspin --lm FILE
+    /// calibrate`, on clean text the model was not built from.
     ///
     /// Examples:
     ///
@@ -119,7 +121,8 @@ pub enum LmCommand {
     ///
     ///   unspin lm build a.txt b.txt --min-count 2 -o small.lm
     ///
-    ///   unspin lm build my-news/ --mix-with en-us.lm.bin -o my-news.lm
+    ///   unspin lm build my-news/ --mix-with en-us.lm.bin \
+    ///       --mix-with language-model.lm.bin -o my-news.lm
     ///   unspin --lm my-news.lm calibrate held-out-news/ -o my-news.cal.json
     ///   unspin --lm my-news.lm restore --calibration my-news.cal.json page.txt
     #[command(verbatim_doc_comment)]
@@ -138,9 +141,10 @@ pub enum LmCommand {
         #[arg(long, value_name = "TEXT")]
         source: Option<String>,
         /// Mix the corpus's model into this CMU Sphinx trie model
-        /// (`en-us.lm.bin`); see above.
-        #[arg(long, value_name = "SPHINX_LM")]
-        mix_with: Option<PathBuf>,
+        /// (`en-us.lm.bin`), or into the even mixture of two given so; see
+        /// above.
+        #[arg(long, value_name = "SPHINX_LM", num_args = 1, action = clap::ArgAction::Append)]
+        mix_with: Vec<PathBuf>,
         /// With --mix-with: the corpus's weight in the mix, above 0 and at
         /// most 1 (the Sphinx model gets the rest) [default: 0.1].
         #[arg(long, value_name = "W")]
@@ -148,11 +152,17 @@ pub enum LmCommand {
     },
     /// Convert a CMU Sphinx trie language model (`*.lm.bin`) to our format
     ///
-    /// This is how the embedded model is made (see scripts/lm/convert).
+    /// With --mix-with, two Sphinx models are mixed into one (linear
+    /// interpolation, written in back-off form): the embedded model is the
+    /// even mix of the US-English model in Debian's pocketsphinx-en-us and
+    /// the one in PyPI's SpeechRecognition (see scripts/lm/convert).
     ///
-    /// Example:
+    /// Examples:
     ///
-    ///   unspin lm import-sphinx en-us.lm.bin -o lexicon/lm/en-us.unspinlm
+    ///   unspin lm import-sphinx en-us.lm.bin -o en-us.unspinlm
+    ///
+    ///   unspin lm import-sphinx en-us.lm.bin --mix-with language-model.lm.bin \
+    ///       --mix-weight 0.5 -o lexicon/lm/en-us.unspinlm
     #[command(verbatim_doc_comment)]
     ImportSphinx {
         /// The Sphinx binary model.
@@ -163,6 +173,13 @@ pub enum LmCommand {
         /// A description stored in the model (shown by `lm stats`).
         #[arg(long, value_name = "TEXT")]
         source: Option<String>,
+        /// Mix INPUT with this second CMU Sphinx trie model.
+        #[arg(long, value_name = "SPHINX_LM")]
+        mix_with: Option<PathBuf>,
+        /// With --mix-with: INPUT's weight in the mix, above 0 and below 1
+        /// (the second model gets the rest) [default: 0.5].
+        #[arg(long, value_name = "W")]
+        mix_weight: Option<f64>,
     },
 }
 
@@ -280,36 +297,47 @@ pub fn run(global: &Global, cmd: LmCommand) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         }
         LmCommand::Build { corpus, output, min_count, source, mix_with, mix_weight } => {
-            let mix = match (mix_with, mix_weight) {
-                (None, Some(_)) => anyhow::bail!("--mix-weight needs --mix-with"),
-                (None, None) => None,
-                (Some(path), w) => {
+            if mix_with.len() > 2 {
+                anyhow::bail!("--mix-with: give one or two CMU Sphinx models");
+            }
+            let mix = match (mix_with.is_empty(), mix_weight) {
+                (true, Some(_)) => anyhow::bail!("--mix-weight needs --mix-with"),
+                (true, None) => None,
+                (false, w) => {
                     let w = w.unwrap_or(DEFAULT_MIX_WEIGHT);
                     if !(w > 0.0 && w <= 1.0) {
                         anyhow::bail!("--mix-weight {w}: give a weight above 0 and at most 1");
                     }
-                    Some((path, w))
+                    Some((mix_with, w))
                 }
             };
             build(&corpus, &output, min_count, source, mix)?
         }
-        LmCommand::ImportSphinx { input, output, source } => {
-            let (name, model) = read_sphinx(&input)?;
-            if model.unsorted_nodes > 0 {
-                eprintln!(
-                    "unspin: warning: {name}: {} trie nodes have unsorted children",
-                    model.unsorted_nodes
-                );
+        LmCommand::ImportSphinx { input, output, source, mix_with, mix_weight } => {
+            let weight = match (&mix_with, mix_weight) {
+                (None, Some(_)) => anyhow::bail!("--mix-weight needs --mix-with"),
+                (_, w) => w.unwrap_or(0.5),
+            };
+            if !(weight > 0.0 && weight < 1.0) {
+                anyhow::bail!("--mix-weight {weight}: give a weight above 0 and below 1");
             }
-            let source = source.unwrap_or_else(|| format!("CMU Sphinx trie model {name}"));
-            if model.unreachable > 0 {
-                eprintln!(
-                    "unspin: note: {name}: {} n-grams are unreachable by sphinxbase's search \
-                     and left out, as sphinxbase leaves them out",
-                    model.unreachable
-                );
-            }
-            let conv = model.to_parts(&source)?;
+            let source = source.unwrap_or_else(|| match &mix_with {
+                Some(other) => format!(
+                    "CMU Sphinx trie models {} (weight {weight}) and {} mixed",
+                    input.display(),
+                    other.display()
+                ),
+                None => format!("CMU Sphinx trie model {}", input.display()),
+            });
+            let conv = import_sphinx(&input, &source)?;
+            let conv = match &mix_with {
+                Some(other) => {
+                    let b = import_sphinx(other, &source)?;
+                    eprintln!("mixing…");
+                    lm::mix::mix(&conv, &b, weight, &source)?
+                }
+                None => conv,
+            };
             let file = std::fs::File::create(&output)
                 .with_context(|| format!("creating {}", output.display()))?;
             let n = conv
@@ -318,9 +346,9 @@ pub fn run(global: &Global, cmd: LmCommand) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "wrote {} ({n} bytes: {} words, {} bigrams, {} trigrams)",
                 output.display(),
-                model.words.len(),
-                model.bigrams.len(),
-                model.trigrams.len()
+                conv.parts.words.len(),
+                conv.bigrams.len(),
+                conv.trigrams.len()
             );
             ExitCode::SUCCESS
         }
@@ -361,6 +389,26 @@ fn score(lm: &LanguageModel, text: &str, out: &mut impl Write) -> anyhow::Result
 /// 0.05, 0.1 and 0.15 did about as well and 0.3 and 0.5 worse.
 const DEFAULT_MIX_WEIGHT: f64 = 0.1;
 
+/// Reads a CMU Sphinx trie model for `lm import-sphinx`, with its warnings,
+/// and converts it to our model's parts, `source` as its description.
+fn import_sphinx(path: &Path, source: &str) -> anyhow::Result<lm::format::ModelData> {
+    let (name, model) = read_sphinx(path)?;
+    if model.unsorted_nodes > 0 {
+        eprintln!(
+            "unspin: warning: {name}: {} trie nodes have unsorted children",
+            model.unsorted_nodes
+        );
+    }
+    if model.unreachable > 0 {
+        eprintln!(
+            "unspin: note: {name}: {} n-grams are unreachable by sphinxbase's search and left \
+             out, as sphinxbase leaves them out",
+            model.unreachable
+        );
+    }
+    Ok(model.to_parts(source)?)
+}
+
 /// Reads and parses a CMU Sphinx trie model (`lm import-sphinx`, `lm build
 /// --mix-with`); returns its name (the path) and the model.
 fn read_sphinx(path: &Path) -> anyhow::Result<(String, lm::sphinx::SphinxModel)> {
@@ -386,13 +434,24 @@ fn build(
     output: &Path,
     min_count: u32,
     source: Option<String>,
-    mix: Option<(PathBuf, f64)>,
+    mix: Option<(Vec<PathBuf>, f64)>,
 ) -> anyhow::Result<ExitCode> {
     // A bad base model is found before the corpus is read.
     let base = match &mix {
-        Some((path, _)) => {
-            let (name, model) = read_sphinx(path)?;
-            Some(model.to_parts(&format!("CMU Sphinx trie model {name}"))?)
+        Some((paths, _)) => {
+            let mut models = Vec::new();
+            for path in paths {
+                let (name, model) = read_sphinx(path)?;
+                models.push(model.to_parts(&format!("CMU Sphinx trie model {name}"))?);
+            }
+            let b = models.pop().expect("one or two models");
+            Some(match models.pop() {
+                Some(a) => {
+                    eprintln!("mixing the two CMU Sphinx models…");
+                    lm::mix::mix(&a, &b, 0.5, "the two CMU Sphinx models mixed")?
+                }
+                None => b,
+            })
         }
         None => None,
     };
@@ -447,15 +506,18 @@ fn build(
             min_count
         );
         match &mix {
-            Some((path, w)) => format!("{built}, mixed with weight {w} into {}", path.display()),
+            Some((paths, w)) => {
+                let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                format!("{built}, mixed with weight {w} into {}", names.join(" + "))
+            }
             None => built,
         }
     });
     eprintln!("estimating from {} words…", builder.tokens());
     let bytes = match (base, &mix) {
-        (Some(base), Some((path, w))) => {
+        (Some(base), Some((_, w))) => {
             let own = builder.estimate(&source)?;
-            eprintln!("mixing with {}…", path.display());
+            eprintln!("mixing…");
             lm::mix::mix(&own, &base, *w, &source)?.to_bytes()?
         }
         _ => builder.build(&source)?,

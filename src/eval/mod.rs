@@ -114,9 +114,9 @@ pub struct Outcome {
     /// The detector's flagged spans as (start, end, gain) (from
     /// [`run_detect`]; empty from [`run`]).
     pub flagged: Vec<(usize, usize, f32)>,
-    /// The detector's reading holds [`crate::restore::strong_evidence`]
-    /// (from [`run_detect`]).
-    pub strong: bool,
+    /// The spans of the detector's reading that make its
+    /// [`crate::restore::strong_evidence`] (from [`run_detect`]).
+    pub strong: Vec<std::ops::Range<usize>>,
 }
 
 /// Outcomes of a case: the clean text, then each spun version.
@@ -172,7 +172,7 @@ pub fn run_detect(detector: &Decoder, cases: &[Case]) -> Vec<CaseOutcome> {
     let one = |text: &str| {
         let a = detector.analyze(text, &[]);
         let flagged = a.chosen().map(|s| (s.start, s.end, s.gain)).collect();
-        let strong = crate::restore::strong_evidence(&a);
+        let strong = crate::restore::strong_spans(&a);
         Outcome {
             raw_rate: Scorer::raw_rate(&a),
             words: a.words,
@@ -686,9 +686,15 @@ pub fn tortured_scores(
             let suggests = c.expected.contains(&suggested) as usize;
             // `restore` leaves a text under its minimum rate as it is.
             let rate = cal.verdict(Scorer::raw_rate(&d), d.words).0;
-            let strong = crate::restore::strong_evidence(&d);
-            let r = if crate::restore::passes_min_rate(min_rate, rate, strong) {
+            let strong = crate::restore::strong_spans(&d);
+            let r = if crate::restore::passes_min_rate(min_rate, rate) {
                 restorer.apply(&c.sentence, &decoder.analyze(&c.sentence, &[]))
+            } else if !strong.is_empty() {
+                restorer.apply_within(
+                    &c.sentence,
+                    &decoder.analyze(&c.sentence, &[]),
+                    Some(&strong),
+                )
             } else {
                 crate::restore::Restored { text: c.sentence.clone(), ..Default::default() }
             };
@@ -704,9 +710,9 @@ pub fn tortured_scores(
 
 /// What `restore --min-rate` does to the restorer's `outcomes`: a document
 /// whose spin rate the detector (its outcome in `detected`, read with
-/// `cal`) estimates under `min_rate`, and in which it flags no span with
-/// [`crate::restore::strong_evidence`], keeps its words (0: every document
-/// is restored).
+/// `cal`) estimates under `min_rate` keeps its words but within the spans
+/// it flags with [`crate::restore::strong_evidence`], if any (0: every
+/// document is restored).
 pub fn gate_by_rate(
     outcomes: &mut [CaseOutcome],
     detected: &[CaseOutcome],
@@ -714,14 +720,22 @@ pub fn gate_by_rate(
     min_rate: f32,
 ) {
     let below = |d: &Outcome| {
-        !crate::restore::passes_min_rate(min_rate, cal.verdict(d.raw_rate, d.words).0, d.strong)
+        !crate::restore::passes_min_rate(min_rate, cal.verdict(d.raw_rate, d.words).0)
     };
     for (o, d) in outcomes.iter_mut().zip(detected) {
         let pairs = std::iter::once((&mut o.clean, &d.clean)).chain(o.spun.iter_mut().zip(&d.spun));
         for (o, d) in pairs {
             if below(d) {
-                o.edits.clear();
-                o.shares.clear();
+                // Only the edits within the strong spans, if any, are made.
+                let keep: Vec<bool> = o
+                    .edits
+                    .iter()
+                    .map(|e| crate::restore::overlaps_any(&d.strong, e.start, e.end))
+                    .collect();
+                let mut k = keep.iter();
+                o.edits.retain(|_| *k.next().expect("one flag per edit"));
+                let mut k = keep.iter();
+                o.shares.retain(|_| *k.next().expect("one flag per share"));
             }
         }
     }

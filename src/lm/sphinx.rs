@@ -478,9 +478,14 @@ fn parse_words(name: &str, blob: &[u8], n1: u32) -> Result<Vec<String>> {
             .next()
             .filter(|w| !w.is_empty())
             .ok_or_else(|| bad(name, format!("word string {i} is missing or empty")))?;
-        let word = std::str::from_utf8(word)
-            .map_err(|_| bad(name, format!("word string {i} is not UTF-8")))?;
-        words.push(word.to_string());
+        // Sphinx writes its words' bytes as given. The models are ASCII
+        // but for the odd Latin-1 word (the SpeechRecognition model spells
+        // "déjà" so), which is read as Latin-1 rather than refused.
+        let word = match std::str::from_utf8(word) {
+            Ok(w) => w.to_string(),
+            Err(_) => word.iter().map(|&b| b as char).collect(),
+        };
+        words.push(word);
     }
     // The blob ends with the last word's NUL, so one empty part remains.
     if parts.next() != Some(&[][..]) || parts.next().is_some() {
@@ -510,6 +515,14 @@ mod tests {
         assert_eq!(p.read(1, 0, 12), Some(0x123));
         assert_eq!(p.read(1, 4, 8), Some(0x12));
         assert_eq!(p.read(4, 0, 12), None);
+    }
+
+    #[test]
+    fn words_read_as_latin_1_when_not_utf_8() {
+        let words = parse_words("x", b"<s>\0d\xe9j\xe0\0caf\xc3\xa9\0", 3).unwrap();
+        assert_eq!(words, ["<s>", "d\u{e9}j\u{e0}", "caf\u{e9}"]);
+        assert!(parse_words("x", b"a\0\0", 2).is_err());
+        assert!(parse_words("x", b"a\0b\0c\0", 2).is_err());
     }
 
     #[test]
