@@ -214,8 +214,9 @@ pub fn run(global: &Global, args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         // kinds of writing": scientific prose, 41.3% -> 1.4%).
         eprintln!(
             "calibrate: note: the embedded model reads much of this text as spun; a model mixed \
-             from clean text of this kind (`unspin lm build CORPUS --mix-with en-us.lm.bin`, \
-             then `unspin --lm`) can fit it better than a calibration alone (README, \
+             from clean text of this kind (`unspin lm build CORPUS --mix-with en-us.lm.bin \
+             --mix-with language-model.lm.bin`, then `unspin --lm`) can fit it better than a \
+             calibration alone (README, \
              \"Other kinds of writing\")"
         );
     }

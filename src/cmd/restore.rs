@@ -88,23 +88,23 @@ pub struct RestoreArgs {
     /// (with --calibration, by that calibration); the others are written
     /// as they are. A clean text then costs a detector pass instead of a
     /// restoration and keeps its words: on clean news, 0.01% of words
-    /// changed instead of 0.42%. Text spun at 10% or more is restored
-    /// nearly as without it (51.1% of swaps at 10% instead of 51.6%); at
-    /// 5%, most documents read as clean and are left (19.7% instead of
-    /// 49.3%; README, Evaluation).
+    /// changed instead of 0.31%. Text spun at 10% or more is restored
+    /// nearly as without it (51.3% of swaps at 10% instead of 52.0%); at
+    /// 5%, most documents read as clean and are left (17.2% instead of
+    /// 49.2%; README, Evaluation).
     #[arg(long)]
     pub only_spun: bool,
     /// Leave a document as it is when the detector estimates its spin
     /// rate (the share of its words a spinner changed, as `unspin score`
-    /// reports it) under RATE and flags no span with strong evidence (an
-    /// original 10^4 times likelier than the words as written, or one from
-    /// a user lexicon given with --lexicon): most of
-    /// what the restorer would change in such a text is a false edit. At
-    /// the default, on news, the restorer leaves half the clean documents
-    /// and none spun at 10% or more, changing 0.42% of clean text's words
-    /// instead of 0.59%, and restores as many swaps at 5% (README,
-    /// Evaluation). 0 restores every document, without the detector's
-    /// pass. With --only-spun the label decides instead.
+    /// reports it) under RATE, but for the spans it flags with strong
+    /// evidence (an original 10^4 times likelier than the words as
+    /// written, or one from a user lexicon given with --lexicon), which
+    /// are restored: most of what the restorer would change in such a text
+    /// is a false edit. At the default, on news, the restorer leaves about
+    /// half the clean documents and none spun at 10% or more, changing
+    /// 0.31% of clean text's words, and restores as many swaps at 5%
+    /// (README, Evaluation). 0 restores every document, without the
+    /// detector's pass. With --only-spun the label decides instead.
     #[arg(long, value_name = "RATE", default_value_t = unspin::restore::DEFAULT_MIN_RATE)]
     pub min_rate: f32,
 }

@@ -1204,6 +1204,47 @@ pub fn failure_breakdown(decoder: &Decoder, cases: &[Case], k: usize) -> [usize;
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_rate_gate_keeps_only_the_edits_within_strong_spans() {
+        let edit = |start: usize, end: usize| Edit {
+            start,
+            end,
+            old: "x".into(),
+            new: "y".into(),
+            confidence: 0.5,
+        };
+        let restored = |n: usize| Outcome {
+            edits: (0..n).map(|k| edit(10 * k, 10 * k + 5)).collect(),
+            shares: (0..n).map(|k| k as f32).collect(),
+            ..Default::default()
+        };
+        // Raw evidence 0 reads under any positive minimum rate; 1 over it.
+        let detected = |raw_rate: f32, strong: Vec<std::ops::Range<usize>>| Outcome {
+            raw_rate,
+            words: 100,
+            strong,
+            ..Default::default()
+        };
+        let mut outcomes = vec![CaseOutcome {
+            clean: restored(3),
+            spun: vec![restored(3), restored(3)],
+            short: Vec::new(),
+        }];
+        let det = vec![CaseOutcome {
+            // Under the rate, one strong span over the second edit.
+            clean: detected(0.0, [12..14].to_vec()),
+            // Under the rate, nothing strong.
+            spun: vec![detected(0.0, Vec::new()), detected(1.0, Vec::new())],
+            short: Vec::new(),
+        }];
+        gate_by_rate(&mut outcomes, &det, &Calibration::default(), 0.01);
+        let o = &outcomes[0];
+        assert_eq!(o.clean.edits.iter().map(|e| e.start).collect::<Vec<_>>(), [10]);
+        assert_eq!(o.clean.shares, [1.0]);
+        assert!(o.spun[0].edits.is_empty() && o.spun[0].shares.is_empty());
+        assert_eq!(o.spun[1].edits.len(), 3);
+    }
+
     /// Edits whose chance of being right is exactly logistic(slope · log10
     /// odds(share) + bias): at each share, right in that proportion.
     fn edits_from(slope: f32, bias: f32) -> Vec<EditOutcome> {
