@@ -1231,8 +1231,9 @@ mod tests {
             short: Vec::new(),
         }];
         let det = vec![CaseOutcome {
-            // Under the rate, one strong span over the second edit.
-            clean: detected(0.0, [12..14].to_vec()),
+            // Under the rate, a strong span over the second edit and one
+            // over none.
+            clean: detected(0.0, vec![12..14, 40..45]),
             // Under the rate, nothing strong.
             spun: vec![detected(0.0, Vec::new()), detected(1.0, Vec::new())],
             short: Vec::new(),
