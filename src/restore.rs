@@ -144,8 +144,9 @@ impl Restorer {
     /// Restores only texts whose spin rate `scorer` estimates at `rate` or
     /// more, and within the others only the spans it flags with
     /// [`strong_evidence`] ([`strong_spans`]); a text with none comes back
-    /// as it is, with [`Restored::below_min_rate`] set. A text the detector finds nothing in is clean or nearly so,
-    /// and most of what the restorer would change there is a false edit
+    /// as it is, with [`Restored::below_min_rate`] set. A text the
+    /// detector finds nothing in is clean or nearly so, and most of what
+    /// the restorer would change there is a false edit
     /// ([`DEFAULT_MIN_RATE`]). A `rate` of 0 or less restores every text,
     /// without a detector pass. Replaces [`only_spun`](Restorer::only_spun),
     /// and the other way round.
