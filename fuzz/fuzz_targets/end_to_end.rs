@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use unspin::decode::{Decoder, Model};
 use unspin::detect::{Label, Scorer};
 use unspin::input::boilerplate_ranges;
-use unspin::restore::{Restorer, DEFAULT_MIN_RATE, STRONG_GAIN};
+use unspin::restore::{overlaps_any, Restorer, DEFAULT_MIN_RATE, STRONG_GAIN};
 use unspin::{LanguageModel, Lexicon};
 
 fn engines() -> &'static (Scorer, Restorer, Restorer, Restorer) {
@@ -76,7 +76,8 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // `restore`'s minimum rate likewise: the input as it was, for a rate
-    // under it without a strong span (or not English), or what the
+    // under it without a strong span (or not English); under it with
+    // strong spans, the restorer's edits within them; else what the
     // restorer alone gives.
     let gated = by_rate.restore(text, &exclude);
     // (No user lexicon here: the gain alone makes a span strong.)
@@ -88,8 +89,31 @@ fuzz_target!(|data: &[u8]| {
             assert!(report.spin_rate < DEFAULT_MIN_RATE, "{} under the minimum", report.spin_rate);
             assert!(!strong, "no strong span");
         }
-    } else {
+    } else if report.spin_rate >= DEFAULT_MIN_RATE || report.label == Label::NotEnglish {
         assert_eq!(gated, restored, "restored as without the gate");
-        assert!(report.spin_rate >= DEFAULT_MIN_RATE || strong || report.label == Label::NotEnglish);
+    } else {
+        assert!(strong, "a document under the minimum rate restored without a strong span");
+        let ranges: Vec<_> = report
+            .spans
+            .iter()
+            .filter(|s| s.gain >= STRONG_GAIN)
+            .map(|s| s.start..s.end)
+            .collect();
+        let want: Vec<_> = restored
+            .edits
+            .iter()
+            .filter(|e| overlaps_any(&ranges, e.start, e.end))
+            .cloned()
+            .collect();
+        assert_eq!(gated.edits, want, "only the edits within the strong spans");
+        let mut rebuilt = String::new();
+        let mut at = 0;
+        for e in &gated.edits {
+            rebuilt.push_str(&text[at..e.start]);
+            rebuilt.push_str(&e.new);
+            at = e.end;
+        }
+        rebuilt.push_str(&text[at..]);
+        assert_eq!(rebuilt, gated.text, "the strong spans' edits applied give the output");
     }
 });
