@@ -345,6 +345,12 @@ def marks(out, restored, marked):
         s["marked"] += len(found)
         s["in order"] += found == olds
         s["pages"] += 1
+        if found != olds:
+            diff = next(
+                (i for i, (a, b) in enumerate(zip(found, olds)) if a != b), min(len(found), len(olds))
+            )
+            print(f"  marks differ from the edits: {template}/{n:05} at mark {diff}: "
+                  f"{found[diff:diff + 3]} against {olds[diff:diff + 3]}", file=sys.stderr)
     print("| template | edits | marked in the page | pages whose marks are the edits, in order |")
     print("|---|---|---|---|")
     for template in TEMPLATES:
