@@ -50,8 +50,7 @@ pub struct Restored {
 }
 
 /// The estimated spin rate under which `unspin restore` leaves a document
-/// as it is ([`Restorer::min_rate`]), unless the detector found
-/// [`strong_evidence`]. Chosen on the calibration split (README,
+/// as it is ([`Restorer::min_rate`]) but for its [`strong_spans`]. Chosen on the calibration split (README,
 /// Evaluation): at 0.01, documents spun at 5% are restored as before but
 /// for 1 in 100, and most clean documents are left as written.
 pub const DEFAULT_MIN_RATE: f32 = 0.01;
@@ -69,26 +68,20 @@ pub const DEFAULT_MIN_RATE: f32 = 0.01;
 /// strong spans of such a document are restored ([`strong_spans`]).
 pub const STRONG_GAIN: f32 = 4.0;
 
-/// Whether a detector's reading of a text holds evidence of spinning strong
-/// enough on its own: a flagged span with a gain of [`STRONG_GAIN`] or
-/// more, or one whose original comes from a user lexicon (`--lexicon`: a
-/// list of known spins, such as tortured phrases, which a paper may hold
-/// one of in thousands of words).
-pub fn strong_evidence(analysis: &Analysis) -> bool {
-    analysis.chosen().any(is_strong)
-}
-
-/// The byte ranges of the flagged spans that make a reading's
-/// [`strong_evidence`]. A text under the minimum rate that holds some is
-/// restored only there: one stock phrase in a long clean article is the
-/// one thing worth changing in it, and the rest is as likely to get false
-/// edits as any clean text.
+/// The byte ranges of the flagged spans of a detector's reading that are
+/// evidence of spinning strong enough on their own: a gain of
+/// [`STRONG_GAIN`] or more, or an original from a user lexicon
+/// (`--lexicon`: a list of known spins, such as tortured phrases, which a
+/// paper may hold one of in thousands of words). A text under the minimum
+/// rate that holds some is restored only there: one stock phrase in a long
+/// clean article is the one thing worth changing in it, and the rest is as
+/// likely to get false edits as any clean text.
 pub fn strong_spans(analysis: &Analysis) -> Vec<Range<usize>> {
-    analysis.chosen().filter(|s| is_strong(s)).map(|s| s.start..s.end).collect()
-}
-
-fn is_strong(span: &crate::decode::Span) -> bool {
-    span.gain >= STRONG_GAIN || span.sources.contains(Sources::USER)
+    analysis
+        .chosen()
+        .filter(|s| s.gain >= STRONG_GAIN || s.sources.contains(Sources::USER))
+        .map(|s| s.start..s.end)
+        .collect()
 }
 
 /// Whether the byte range `start..end` overlaps one of `ranges`.
@@ -142,8 +135,8 @@ impl Restorer {
     }
 
     /// Restores only texts whose spin rate `scorer` estimates at `rate` or
-    /// more, and within the others only the spans it flags with
-    /// [`strong_evidence`] ([`strong_spans`]); a text with none comes back
+    /// more, and within the others only the [`strong_spans`] it flags; a
+    /// text with none comes back
     /// as it is, with [`Restored::below_min_rate`] set. A text the
     /// detector finds nothing in is clean or nearly so, and most of what
     /// the restorer would change there is a false edit

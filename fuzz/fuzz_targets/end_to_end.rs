@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use unspin::decode::{Decoder, Model};
 use unspin::detect::{Label, Scorer};
 use unspin::input::boilerplate_ranges;
-use unspin::restore::{overlaps_any, Restorer, DEFAULT_MIN_RATE, STRONG_GAIN};
+use unspin::restore::{overlaps_any, Edit, Restorer, DEFAULT_MIN_RATE, STRONG_GAIN};
 use unspin::{LanguageModel, Lexicon};
 
 fn engines() -> &'static (Scorer, Restorer, Restorer, Restorer) {
@@ -43,7 +43,6 @@ fuzz_target!(|data: &[u8]| {
     let restored = restorer.restore(text, &exclude);
     // `text` is a String, so it is UTF-8 by construction; check the edits
     // rebuild it.
-    let mut rebuilt = String::new();
     let mut at = 0;
     for e in &restored.edits {
         assert!(e.start >= at, "edits ordered and not overlapping: {e:?}");
@@ -54,12 +53,13 @@ fuzz_target!(|data: &[u8]| {
             !exclude.iter().any(|r| r.start < e.end && e.start < r.end),
             "edit in excluded {e:?}"
         );
-        rebuilt.push_str(&text[at..e.start]);
-        rebuilt.push_str(&e.new);
         at = e.end;
     }
-    rebuilt.push_str(&text[at..]);
-    assert_eq!(rebuilt, restored.text, "edits applied to the input give the output");
+    assert_eq!(
+        rebuild(text, &restored.edits),
+        restored.text,
+        "edits applied to the input give the output"
+    );
 
     // `--only-spun` shares one prepared document between the detector and
     // the restorer: it gives the input as it was, for the detector's label,
@@ -106,14 +106,23 @@ fuzz_target!(|data: &[u8]| {
             .cloned()
             .collect();
         assert_eq!(gated.edits, want, "only the edits within the strong spans");
-        let mut rebuilt = String::new();
-        let mut at = 0;
-        for e in &gated.edits {
-            rebuilt.push_str(&text[at..e.start]);
-            rebuilt.push_str(&e.new);
-            at = e.end;
-        }
-        rebuilt.push_str(&text[at..]);
-        assert_eq!(rebuilt, gated.text, "the strong spans' edits applied give the output");
+        assert_eq!(
+            rebuild(text, &gated.edits),
+            gated.text,
+            "the strong spans' edits applied give the output"
+        );
     }
 });
+
+/// `text` with `edits` (ordered, not overlapping, inside it) applied.
+fn rebuild(text: &str, edits: &[Edit]) -> String {
+    let mut out = String::new();
+    let mut at = 0;
+    for e in edits {
+        out.push_str(&text[at..e.start]);
+        out.push_str(&e.new);
+        at = e.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}

@@ -114,8 +114,8 @@ pub struct Outcome {
     /// The detector's flagged spans as (start, end, gain) (from
     /// [`run_detect`]; empty from [`run`]).
     pub flagged: Vec<(usize, usize, f32)>,
-    /// The spans of the detector's reading that make its
-    /// [`crate::restore::strong_evidence`] (from [`run_detect`]).
+    /// The detector's [`crate::restore::strong_spans`] (from
+    /// [`run_detect`]).
     pub strong: Vec<std::ops::Range<usize>>,
 }
 
@@ -684,19 +684,15 @@ pub fn tortured_scores(
             suggested.push_str(&c.sentence[at..c.span.1]);
             let suggested = suggested.to_lowercase();
             let suggests = c.expected.contains(&suggested) as usize;
-            // `restore` leaves a text under its minimum rate as it is.
+            // `restore` restores a text under its minimum rate only within
+            // its strong spans, and leaves it as it is without any.
             let rate = cal.verdict(Scorer::raw_rate(&d), d.words).0;
             let strong = crate::restore::strong_spans(&d);
-            let r = if crate::restore::passes_min_rate(min_rate, rate) {
-                restorer.apply(&c.sentence, &decoder.analyze(&c.sentence, &[]))
-            } else if !strong.is_empty() {
-                restorer.apply_within(
-                    &c.sentence,
-                    &decoder.analyze(&c.sentence, &[]),
-                    Some(&strong),
-                )
-            } else {
+            let only = (!crate::restore::passes_min_rate(min_rate, rate)).then_some(&strong[..]);
+            let r = if only.is_some_and(<[_]>::is_empty) {
                 crate::restore::Restored { text: c.sentence.clone(), ..Default::default() }
+            } else {
+                restorer.apply_within(&c.sentence, &decoder.analyze(&c.sentence, &[]), only)
             };
             let (head, tail) = (&c.sentence[..c.span.0], &c.sentence[c.span.1..]);
             let restored = r.text.to_lowercase();
@@ -711,7 +707,7 @@ pub fn tortured_scores(
 /// What `restore --min-rate` does to the restorer's `outcomes`: a document
 /// whose spin rate the detector (its outcome in `detected`, read with
 /// `cal`) estimates under `min_rate` keeps its words but within the spans
-/// it flags with [`crate::restore::strong_evidence`], if any (0: every
+/// it flags as [`crate::restore::strong_spans`], if any (0: every
 /// document is restored).
 pub fn gate_by_rate(
     outcomes: &mut [CaseOutcome],
