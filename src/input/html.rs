@@ -345,6 +345,7 @@ fn extract_unguarded(html: &str) -> Option<Page> {
         .filter(|h| !h.is_empty())
         .collect();
     let readable = dom_smoothie::is_probably_readable(&doc, None, None);
+    let raw_titles = title_sources(&doc);
 
     let config = Config { text_mode: TextMode::Formatted, ..Config::default() };
     let mut readability = Readability::with_document(doc, None, Some(config)).ok()?;
@@ -358,9 +359,65 @@ fn extract_unguarded(html: &str) -> Option<Page> {
     }
     let title = Some(normalize_space(&article.title))
         .filter(|t| !t.is_empty())
+        .map(|t| decoded_once(t, &raw_titles))
         .or_else(|| h1s.first().cloned());
     let (text, code) = with_headline(headline(title.as_deref(), &h1s), text, code);
     Some(Page { text, title, url, warnings: Vec::new(), code })
+}
+
+/// Texts a title may come from that have an ampersand after parsing:
+/// `<title>`, the `content` of `<meta>` tags and headings. Only these can
+/// be changed by a second decoding (see `decoded_once`).
+fn title_sources(doc: &dom_query::Document) -> Vec<String> {
+    let mut out: Vec<String> = doc
+        .select("title, h1, h2")
+        .iter()
+        .map(|n| n.text().to_string())
+        .chain(
+            doc.select("meta[content]")
+                .iter()
+                .filter_map(|m| m.attr("content"))
+                .map(|c| c.to_string()),
+        )
+        .filter(|t| t.contains('&') && t.len() <= MAX_TITLE_SOURCE)
+        .collect();
+    out.dedup();
+    out
+}
+
+/// Title sources longer than this are not searched by `decoded_once`
+/// (its search is quadratic in their length; titles are short).
+const MAX_TITLE_SOURCE: usize = 512;
+
+/// The title as the page has it, where the Readability port decoded it a
+/// second time. It reads titles from the parsed page, whose character
+/// references the HTML parser has already decoded, and then decodes them
+/// again (as Readability.js does), so that a title written `Fees of
+/// &amp;pound;5` came out `Fees of £5` and `A &amp;amp; B` came out `A &
+/// B`. The page's own text says `&pound;` there, and a headline that read
+/// otherwise than the same headline in the article's body was put before
+/// the text a second time (`with_headline`), with its edits outside the
+/// page (`scripts/html-pages`, found on a table-layout page). So: the part
+/// of a title source that decodes to `title` is what the page says. A
+/// title with no such source (none has an ampersand) is kept as it is.
+fn decoded_once(title: String, sources: &[String]) -> String {
+    for raw in sources {
+        let bounds: Vec<usize> =
+            raw.char_indices().map(|(i, _)| i).chain(std::iter::once(raw.len())).collect();
+        for (a, &i) in bounds.iter().enumerate() {
+            for &j in &bounds[a + 1..] {
+                let part = &raw[i..j];
+                if !part.contains('&') {
+                    continue;
+                }
+                let once = normalize_space(part);
+                if normalize_space(&html_escape::decode_html_entities(&once)) == title {
+                    return once;
+                }
+            }
+        }
+    }
+    title
 }
 
 /// The headline as the page shows it: the first `<h1>` that is one
@@ -558,6 +615,33 @@ mod tests {
     fn declared_utf8_with_bad_bytes_warns() {
         let (_, warning) = decode_page(b"<meta charset=utf-8>\xff", None);
         assert_eq!(warning.as_deref(), Some("invalid UTF-8 decoded lossily"));
+    }
+
+    #[test]
+    fn a_title_is_decoded_once() {
+        let body = "The council met on Tuesday to discuss the budget for next year. ".repeat(8);
+        let page = |head: &str, h: &str| {
+            format!(
+                "<html><head>{head}</head><body><table><tr><td><b>{h}</b><br><br>\n\
+                     {body}<br><br>\n{body}</td></tr></table></body></html>"
+            )
+        };
+        let found = |head: &str, h: &str| extract("p.html", &page(head, h), 1 << 20, 256).unwrap();
+        // The page says "&#163;", as escaped text; the title must too, and
+        // then the headline in the body is that title and is not repeated.
+        let p = found("<title>Fees of &amp;#163;5 rise</title>", "Fees of &amp;#163;5 rise");
+        assert_eq!(p.title.as_deref(), Some("Fees of &#163;5 rise"));
+        assert_eq!(p.text.matches("Fees of").count(), 1, "{}", p.text);
+        // A site name cut off, and the title from a meta tag.
+        let p = found("<title>Salt &amp;amp; pepper prices rise | The Post</title>", "x");
+        assert_eq!(p.title.as_deref(), Some("Salt &amp; pepper prices rise"));
+        let p = found("<meta property=\"og:title\" content=\"Q&amp;amp;A\"><title>x</title>", "y");
+        assert_eq!(p.title.as_deref(), Some("Q&amp;A"));
+        // A title decoded once by the parser stays so.
+        let p = found("<title>Salt &amp; pepper</title>", "x");
+        assert_eq!(p.title.as_deref(), Some("Salt & pepper"));
+        let p = found("<title>Fees of &#163;5</title>", "x");
+        assert_eq!(p.title.as_deref(), Some("Fees of £5"));
     }
 
     #[test]
