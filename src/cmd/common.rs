@@ -513,8 +513,9 @@ impl Progress {
         let skipped =
             if self.skipped > 0 { format!(", {} skipped", self.skipped) } else { String::new() };
         let details = if details.is_empty() { String::new() } else { format!("; {details}") };
+        let noun = if self.docs == 1 { "document" } else { "documents" };
         eprintln!(
-            "unspin: {} documents, {} failed{skipped}{details}; {mb:.1} MB in {secs:.1} s ({:.2} MB/s)",
+            "unspin: {} {noun}, {} failed{skipped}{details}; {mb:.1} MB in {secs:.1} s ({:.2} MB/s)",
             self.docs,
             self.errors,
             mb / secs

@@ -309,7 +309,7 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     tree.finish()?;
     out.flush()?;
     let failed = progress.errors > 0;
-    let mut summary = format!("{edits} edits");
+    let mut summary = format!("{edits} {}", if edits == 1 { "edit" } else { "edits" });
     if args.only_spun {
         let noun = if labelled_clean == 1 { "document" } else { "documents" };
         summary.push_str(&format!("; {labelled_clean} {noun} labelled clean, left as written"));
@@ -321,8 +321,10 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     if not_english > 0 {
+        let (noun, was) =
+            if not_english == 1 { ("document", "it was") } else { ("documents", "they were") };
         summary.push_str(&format!(
-            "; {not_english} documents not English, left as they were (--any-language restores them)"
+            "; {not_english} {noun} not English, left as {was} (--any-language restores them)"
         ));
     }
     progress.finish(&summary);
