@@ -119,6 +119,14 @@ pub struct EvalArgs {
     /// default: off); the detector takes the restorer's centring.
     #[arg(long)]
     pub detect_embed_weight: Option<f32>,
+    /// Restorer only, after every other setting: NAME=VALUE for one of
+    /// prior_rate, channel_scale, follow_rate, precheck_margin,
+    /// precheck_candidates, lattice_candidates, window_candidates,
+    /// adaptive_rate, beam (may be given more than once). For tuning the
+    /// restorer without moving the detector, which the shared flags above
+    /// also set.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub restore_param: Vec<String>,
 
     /// Report on the calibration split instead of the test split (for
     /// choosing settings without looking at the test split).
@@ -271,6 +279,9 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
             None => anyhow::bail!("--heavy-change-cost {x}: expected RATE,COST or none"),
         };
     }
+    for setting in &args.restore_param {
+        set_param(&mut params, setting)?;
+    }
     let mut detect_params = Params::detect();
     apply(&mut detect_params);
     if let Some(x) = args.detect_embed_weight {
@@ -410,4 +421,49 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     print!("{}", eval::markdown(&summary, &params, &detect_params, &cal));
     eprintln!("eval: calibration {cal:?}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sets one restorer setting from `NAME=VALUE` (`--restore-param`).
+fn set_param(params: &mut Params, setting: &str) -> anyhow::Result<()> {
+    let Some((name, value)) = setting.split_once('=') else {
+        anyhow::bail!("--restore-param {setting}: expected NAME=VALUE");
+    };
+    let bad = |e: &dyn std::fmt::Display| anyhow::anyhow!("--restore-param {setting}: {e}");
+    let real = || value.trim().parse::<f32>().map_err(|e| bad(&e));
+    let count = || value.trim().parse::<usize>().map_err(|e| bad(&e));
+    match name.trim() {
+        "prior_rate" => params.prior_rate = real()?,
+        "channel_scale" => params.channel_scale = real()?,
+        "follow_rate" => params.follow_rate = real()?,
+        "precheck_margin" => params.precheck_margin = real()?,
+        "precheck_candidates" => params.precheck_candidates = count()?,
+        "lattice_candidates" => params.lattice_candidates = count()?,
+        "window_candidates" => params.window_candidates = count()?,
+        "adaptive_rate" => params.adaptive_rate = Some(real()?),
+        "beam" => params.beam = count()?,
+        other => anyhow::bail!(
+            "--restore-param {setting}: no restorer setting {other:?} (prior_rate, channel_scale, \
+             follow_rate, precheck_margin, precheck_candidates, lattice_candidates, \
+             window_candidates, adaptive_rate, beam)"
+        ),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restore_param_sets_one_setting_or_says_what_is_wrong() {
+        let mut p = Params::restore();
+        set_param(&mut p, "channel_scale=0.5").unwrap();
+        set_param(&mut p, " beam = 9").unwrap();
+        set_param(&mut p, "adaptive_rate=2").unwrap();
+        assert_eq!((p.channel_scale, p.beam, p.adaptive_rate), (0.5, 9, Some(2.0)));
+        let err = |s: &str| set_param(&mut Params::restore(), s).unwrap_err().to_string();
+        assert!(err("beam").contains("expected NAME=VALUE"));
+        assert!(err("beam=x").contains("--restore-param beam=x"));
+        assert!(err("change_cost=1").contains("no restorer setting \"change_cost\""));
+    }
 }
