@@ -401,18 +401,24 @@ const MAX_TITLE_SOURCE: usize = 512;
 /// of a title source that decodes to `title` is what the page says. A
 /// title with no such source (none has an ampersand) is kept as it is.
 fn decoded_once(title: String, sources: &[String]) -> String {
+    let decode = |s: &str| html_escape::decode_html_entities(s).into_owned();
     for raw in sources {
+        let raw = normalize_space(raw);
+        let twice = decode(&raw);
+        if twice == raw || !twice.contains(title.as_str()) {
+            continue;
+        }
+        // The part of `raw` that decodes to `title`: where it starts,
+        // the rest decodes to something that starts with the title.
         let bounds: Vec<usize> =
             raw.char_indices().map(|(i, _)| i).chain(std::iter::once(raw.len())).collect();
         for (a, &i) in bounds.iter().enumerate() {
+            if !decode(&raw[i..]).starts_with(title.as_str()) {
+                continue;
+            }
             for &j in &bounds[a + 1..] {
-                let part = &raw[i..j];
-                if !part.contains('&') {
-                    continue;
-                }
-                let once = normalize_space(part);
-                if normalize_space(&html_escape::decode_html_entities(&once)) == title {
-                    return once;
+                if decode(&raw[i..j]) == title {
+                    return raw[i..j].to_string();
                 }
             }
         }
