@@ -513,13 +513,22 @@ impl Progress {
         let skipped =
             if self.skipped > 0 { format!(", {} skipped", self.skipped) } else { String::new() };
         let details = if details.is_empty() { String::new() } else { format!("; {details}") };
-        let noun = if self.docs == 1 { "document" } else { "documents" };
+        let noun = plural(self.docs, "document");
         eprintln!(
             "unspin: {} {noun}, {} failed{skipped}{details}; {mb:.1} MB in {secs:.1} s ({:.2} MB/s)",
             self.docs,
             self.errors,
             mb / secs
         );
+    }
+}
+
+/// `noun` for a count of `n`: as it is for one, with an "s" otherwise.
+pub fn plural<N: PartialEq + From<u8>>(n: N, noun: &str) -> String {
+    if n == N::from(1) {
+        noun.to_string()
+    } else {
+        format!("{noun}s")
     }
 }
 

@@ -423,6 +423,19 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The settings `--restore-param` can set.
+const RESTORE_PARAMS: &[&str] = &[
+    "prior_rate",
+    "channel_scale",
+    "follow_rate",
+    "precheck_margin",
+    "precheck_candidates",
+    "lattice_candidates",
+    "window_candidates",
+    "adaptive_rate",
+    "beam",
+];
+
 /// Sets one restorer setting from `NAME=VALUE` (`--restore-param`).
 fn set_param(params: &mut Params, setting: &str) -> anyhow::Result<()> {
     let Some((name, value)) = setting.split_once('=') else {
@@ -442,9 +455,8 @@ fn set_param(params: &mut Params, setting: &str) -> anyhow::Result<()> {
         "adaptive_rate" => params.adaptive_rate = Some(real()?),
         "beam" => params.beam = count()?,
         other => anyhow::bail!(
-            "--restore-param {setting}: no restorer setting {other:?} (prior_rate, channel_scale, \
-             follow_rate, precheck_margin, precheck_candidates, lattice_candidates, \
-             window_candidates, adaptive_rate, beam)"
+            "--restore-param {setting}: no restorer setting {other:?} ({})",
+            RESTORE_PARAMS.join(", ")
         ),
     }
     Ok(())

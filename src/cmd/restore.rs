@@ -309,20 +309,20 @@ pub fn run(global: &Global, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     tree.finish()?;
     out.flush()?;
     let failed = progress.errors > 0;
-    let mut summary = format!("{edits} {}", if edits == 1 { "edit" } else { "edits" });
+    let mut summary = format!("{edits} {}", common::plural(edits, "edit"));
     if args.only_spun {
-        let noun = if labelled_clean == 1 { "document" } else { "documents" };
+        let noun = common::plural(labelled_clean, "document");
         summary.push_str(&format!("; {labelled_clean} {noun} labelled clean, left as written"));
     } else if below_min_rate > 0 {
-        let noun = if below_min_rate == 1 { "document" } else { "documents" };
+        let noun = common::plural(below_min_rate, "document");
         summary.push_str(&format!(
             "; {below_min_rate} {noun} under --min-rate {}, left as written",
             args.min_rate
         ));
     }
     if not_english > 0 {
-        let (noun, was) =
-            if not_english == 1 { ("document", "it was") } else { ("documents", "they were") };
+        let noun = common::plural(not_english, "document");
+        let was = if not_english == 1 { "it was" } else { "they were" };
         summary.push_str(&format!(
             "; {not_english} {noun} not English, left as {was} (--any-language restores them)"
         ));

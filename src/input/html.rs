@@ -369,20 +369,10 @@ fn extract_unguarded(html: &str) -> Option<Page> {
 /// `<title>`, the `content` of `<meta>` tags and headings. Only these can
 /// be changed by a second decoding (see `decoded_once`).
 fn title_sources(doc: &dom_query::Document) -> Vec<String> {
-    let mut out: Vec<String> = doc
-        .select("title, h1, h2")
-        .iter()
-        .map(|n| n.text().to_string())
-        .chain(
-            doc.select("meta[content]")
-                .iter()
-                .filter_map(|m| m.attr("content"))
-                .map(|c| c.to_string()),
-        )
-        .filter(|t| t.contains('&') && t.len() <= MAX_TITLE_SOURCE)
-        .collect();
-    out.dedup();
-    out
+    let kept = |t: &str| t.contains('&') && t.len() <= MAX_TITLE_SOURCE;
+    let texts = doc.select("title, h1, h2").iter().map(|n| n.text()).filter(|t| kept(t));
+    let contents = doc.select("meta[content]").iter().filter_map(|m| m.attr("content"));
+    texts.chain(contents.filter(|c| kept(c))).map(|t| t.to_string()).collect()
 }
 
 /// Title sources longer than this are not searched by `decoded_once`
