@@ -610,6 +610,7 @@ mod tests {
                 chosen: true,
                 confidence: 1.0,
                 share: 1.0,
+                alternatives: Vec::new(),
             }],
             ..Default::default()
         };

@@ -26,6 +26,25 @@ pub struct Edit {
     pub new: String,
     /// How sure the decoder is, 0..1.
     pub confidence: f32,
+    /// The next likeliest originals, best first, with
+    /// [`Restorer::alternatives`] (none by default).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<Alternative>,
+}
+
+/// Another original the decoder weighed for an edit's span
+/// ([`Edit::alternatives`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alternative {
+    /// The text it would put instead, in the case of `old`.
+    pub new: String,
+    /// The chance that it is the original, on the scale of
+    /// [`Edit::confidence`].
+    pub confidence: f32,
+    /// Its share of the span's readings ([`crate::decode::Alternative`]),
+    /// which the confidence is made from.
+    #[serde(skip)]
+    pub share: f32,
 }
 
 /// The restored text and the edits that made it.
@@ -154,6 +173,15 @@ impl Restorer {
         self
     }
 
+    /// List up to `n` other originals with each edit
+    /// ([`Edit::alternatives`]): the candidates the decoder weighed next
+    /// in the chosen context. The edits themselves do not change.
+    pub fn alternatives(mut self, n: usize) -> Restorer {
+        let params = crate::decode::Params { alternatives: n, ..self.decoder.params().clone() };
+        self.decoder = self.decoder.with_params(params);
+        self
+    }
+
     /// The decoder in use.
     pub fn decoder(&self) -> &Decoder {
         &self.decoder
@@ -233,12 +261,23 @@ impl Restorer {
             out.push_str(&text[at..span.start]);
             out.push_str(&new);
             at = span.end;
+            let alternatives = span
+                .alternatives
+                .iter()
+                .map(|a| Alternative {
+                    new: match_case(old, &a.original),
+                    confidence: a.confidence,
+                    share: a.share,
+                })
+                .filter(|a| a.new != old && a.new != new)
+                .collect();
             edits.push(Edit {
                 start: span.start,
                 end: span.end,
                 old: old.to_string(),
                 new,
                 confidence: span.confidence,
+                alternatives,
             });
         }
         out.push_str(&text[at..]);

@@ -258,6 +258,75 @@ fn restore_formats() {
 }
 
 #[test]
+fn alternatives_list_the_runners_up_and_change_no_edit() {
+    let spun = example("spun-news.txt");
+    let plain = Restorer::new(decoder()).restore(&spun, &[]);
+    let listed = Restorer::new(decoder()).alternatives(2).restore(&spun, &[]);
+    assert_eq!(listed.text, plain.text);
+    assert_eq!(listed.edits.len(), plain.edits.len());
+    let mut some = 0;
+    for (e, p) in listed.edits.iter().zip(&plain.edits) {
+        assert!(p.alternatives.is_empty());
+        assert_eq!((e.start, e.end, &e.new, e.confidence), (p.start, p.end, &p.new, p.confidence));
+        assert!(e.alternatives.len() <= 2, "{e:?}");
+        some += e.alternatives.len();
+        for (k, a) in e.alternatives.iter().enumerate() {
+            // Another text than the edit's or the input's, in the input's
+            // case, less likely than the edit and than the one before it.
+            assert!(a.new != e.new && a.new != e.old, "{e:?}");
+            assert_eq!(
+                a.new.chars().next().unwrap().is_uppercase(),
+                e.old.chars().next().unwrap().is_uppercase(),
+                "{e:?}"
+            );
+            assert!(a.confidence > 0.0 && a.confidence < e.confidence, "{e:?}");
+            assert!(k == 0 || a.confidence <= e.alternatives[k - 1].confidence, "{e:?}");
+        }
+    }
+    // "streams" has other likely originals; the hand-written phrases have one.
+    assert!(some >= 4, "{listed:?}");
+    let streams = listed.edits.iter().find(|e| e.old == "streams").unwrap();
+    assert_eq!(streams.alternatives.len(), 2, "{streams:?}");
+}
+
+#[test]
+fn restore_alternatives_on_the_command_line() {
+    let out = unspin()
+        .args(["restore", "examples/spun-news.txt", "--format", "json", "--alternatives", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let edits = v["edits"].as_array().unwrap();
+    let listed: Vec<&serde_json::Value> =
+        edits.iter().filter_map(|e| e.get("alternatives")).collect();
+    assert!(!listed.is_empty());
+    for alts in listed {
+        let alts = alts.as_array().unwrap();
+        assert!((1..=3).contains(&alts.len()), "{alts:?}");
+        assert!(alts.iter().all(|a| a["new"].is_string() && a["confidence"].is_f64()));
+    }
+    // Without the flag, no edit has the field.
+    let out = unspin().args(["restore", "examples/spun-news.txt", "--format", "json"]).output();
+    let v: serde_json::Value = serde_json::from_slice(&out.unwrap().stdout).unwrap();
+    assert!(v["edits"].as_array().unwrap().iter().all(|e| e.get("alternatives").is_none()));
+    // The review page shows them in the tooltip.
+    let out = unspin()
+        .args(["restore", "examples/spun-news.txt", "--format", "html", "--alternatives", "2"])
+        .output()
+        .unwrap();
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.contains("<mark title=\"spun: streams&#10;or: "), "{page}");
+    // Formats that cannot show them say so.
+    let out = unspin()
+        .args(["restore", "examples/spun-news.txt", "--alternatives", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--alternatives"));
+}
+
+#[test]
 fn only_spun_restores_what_the_detector_calls_spun_and_leaves_the_rest() {
     let scorer = Scorer::new(decoder());
     let gated = Restorer::new(decoder()).only_spun(Scorer::new(decoder()));

@@ -152,6 +152,10 @@ pub struct EvalArgs {
     /// Also print where the true originals rank among the candidates.
     #[arg(long)]
     pub diagnose: bool,
+    /// Alternatives the restorer lists per edit (`restore --alternatives`),
+    /// for the share of swaps whose original an edit or one of them gives.
+    #[arg(long, default_value_t = eval::ALTERNATIVES, value_name = "N")]
+    pub alternatives: usize,
 
     /// Fit the restorer's confidence (`Params::edit_confidence` and
     /// `edit_confidence_short`: Platt scaling of each edit's share of its
@@ -282,6 +286,7 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     for setting in &args.restore_param {
         set_param(&mut params, setting)?;
     }
+    params.alternatives = args.alternatives;
     let mut detect_params = Params::detect();
     apply(&mut detect_params);
     if let Some(x) = args.detect_embed_weight {
@@ -378,8 +383,19 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             cases.extend(eval::prepare(&cut, &spinner, &args.rates, args.seed ^ n as u64));
         }
-        let edits = eval::edit_outcomes(&cases, &eval::run(&decoder, &cases));
+        let outcomes = eval::run(&decoder, &cases);
+        let edits = eval::edit_outcomes(&cases, &outcomes);
         let w = eval::fit_confidence_with_length(&edits);
+        let alts = eval::alternative_outcomes(&cases, &outcomes);
+        let a = eval::fit_confidence(&alts, w[1]);
+        eprintln!(
+            "eval: {} alternatives ({} right) with that short-document weight: \
+             alternative_confidence [{:.3}, {:.3}]",
+            alts.len(),
+            alts.iter().filter(|e| e.right).count(),
+            a[0],
+            a[1]
+        );
         let right = edits.iter().filter(|e| e.right).count();
         eprintln!(
             "eval: confidence fitted on {} edits ({right} right) in whole documents and their \
@@ -397,6 +413,7 @@ pub fn run(global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
     let mut summary = eval::summarize(&test, &test_det, &test_out, &cal, &args.rates);
     summary.min_rate = args.min_rate;
     summary.neighbours = args.neighbours;
+    summary.alternatives_asked = args.alternatives;
     if !args.no_tortured {
         let path = args.data.join("tortured-phrases.json");
         match eval::tortured_cases(&path) {

@@ -411,13 +411,14 @@ fn write_text(out: &mut impl Write, row: &Row, color: bool) -> std::io::Result<(
     let flagged_words: usize = row.spans.iter().map(|s| s.text.split_whitespace().count()).sum();
     writeln!(
         out,
-        "{}: {label_text} (score {:.2}, spin rate {:.1}%, {} of {} words in {} flagged spans)",
+        "{}: {label_text} (score {:.2}, spin rate {:.1}%, {} of {} words in {} flagged {})",
         row.source,
         row.score,
         row.spin_rate * 100.0,
         flagged_words,
         row.words,
-        row.spans.len()
+        row.spans.len(),
+        common::plural(row.spans.len(), "span")
     )?;
     for s in top_spans(&row.spans, row.top_spans.len()) {
         writeln!(

@@ -266,6 +266,9 @@ impl Decoder {
             }
             starts.push(chosen.len());
         }
+        // The other candidates' weights and origins (only with
+        // `Params::alternatives`).
+        let mut runners_up: Vec<(f32, (u16, u32))> = Vec::new();
         for (step, &(_, edge)) in path.iter().enumerate() {
             let Edge::Replace { arc, cand } = edge else { continue };
             let a = &arcs[arc];
@@ -293,6 +296,7 @@ impl Decoder {
             let kept_before = sentence.before(a.first, bos) == (w2, w1);
             let no_probe = BigramMemo::default();
             let mut total = 1.0 + 10f32.powf(-gain);
+            runners_up.clear();
             for (k, o) in a.cands(cands).iter().enumerate() {
                 if k != cand {
                     let window = if kept_before && !o.ids.is_empty() {
@@ -300,10 +304,26 @@ impl Decoder {
                     } else {
                         self.window(w2, w1, o.ids, after, cand_cache, &mut end)
                     };
-                    total += 10f32.powf(window + o.channel - chosen_score);
+                    let weight = 10f32.powf(window + o.channel - chosen_score);
+                    total += weight;
+                    if p.alternatives > 0 {
+                        runners_up.push((weight, o.origin));
+                    }
                 }
             }
             let span = &mut analysis.spans[a.span_ix];
+            span.alternatives.clear();
+            if p.alternatives > 0 {
+                self.spell_alternatives(c.origin, &mut runners_up, total, p.alternatives, span);
+                for alt in &mut span.alternatives {
+                    alt.confidence = edit_confidence(
+                        p.alternative_confidence,
+                        p.edit_confidence_short,
+                        alt.share,
+                        analysis.words,
+                    );
+                }
+            }
             origins[a.span_ix] = c.origin;
             span.sources = c.sources;
             span.weight = c.weight;
@@ -321,6 +341,40 @@ impl Decoder {
             let span = &mut analysis.spans[a.span_ix];
             if !span.chosen {
                 span.confidence = logistic(p.confidence_slope * span.gain.min(0.0));
+            }
+        }
+    }
+
+    /// Fills `span.alternatives` with the `n` heaviest of `runners_up`
+    /// (weight, origin; weights relative to the chosen candidate's, whose
+    /// origin is `chosen`), as shares of `total`. Candidates spelled like
+    /// the chosen one or like a heavier one (the same original from two
+    /// lexicons) add their share to it instead.
+    fn spell_alternatives(
+        &self,
+        chosen: (u16, u32),
+        runners_up: &mut [(f32, (u16, u32))],
+        total: f32,
+        n: usize,
+        span: &mut Span,
+    ) {
+        runners_up.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let chosen = self.lexicon.original(chosen);
+        for &(weight, origin) in runners_up.iter() {
+            let original = self.lexicon.original(origin);
+            if original == chosen {
+                continue;
+            }
+            let share = weight / total;
+            let alts = &mut span.alternatives;
+            match alts.iter().position(|a| a.original == original) {
+                Some(i) => alts[i].share += share,
+                None if alts.len() < n => alts.push(Alternative {
+                    original: original.to_string(),
+                    share,
+                    confidence: 0.0,
+                }),
+                None => {}
             }
         }
     }

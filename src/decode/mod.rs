@@ -160,6 +160,17 @@ pub struct Params {
     /// Leave documents that do not read as English alone
     /// ([`crate::language`]): no spans, [`Analysis::not_english`] set.
     pub english_only: bool,
+    /// (slope, bias) of [`Alternative::confidence`], as
+    /// [`edit_confidence`](Params::edit_confidence) is for the chosen
+    /// candidate (with the same short-document weight): the runners-up's
+    /// shares are smaller and read otherwise, so they have their own fit
+    /// (`unspin eval --fit-confidence`).
+    pub alternative_confidence: [f32; 2],
+    /// How many of a replaced span's other candidates to keep, with their
+    /// shares, as [`Span::alternatives`] (the runners-up of the same
+    /// weighing that gives [`Span::share`]). Decoding does not depend on
+    /// it; 0 spells none out.
+    pub alternatives: usize,
 }
 
 impl Default for Params {
@@ -192,6 +203,8 @@ impl Default for Params {
             embed_sentence: 8,
             english_only: true,
             short_doc_cost: 20.0,
+            alternatives: 0,
+            alternative_confidence: [0.621, -0.244],
         }
     }
 }
@@ -292,6 +305,23 @@ pub struct Span {
     /// candidate, each weighed by its window and channel), 0..1; 0 for
     /// the others. What the restorer's confidence is made from.
     pub share: f32,
+    /// For a span the lattice replaces, with [`Params::alternatives`] set:
+    /// its next best candidates and their shares of the same readings, best
+    /// first (empty otherwise).
+    pub alternatives: Vec<Alternative>,
+}
+
+/// A runner-up original of a replaced span ([`Span::alternatives`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alternative {
+    /// The candidate original (lexicon spelling, lower case).
+    pub original: String,
+    /// Its share of the span's readings in the chosen context, 0..1.
+    pub share: f32,
+    /// Its share read as the chance that it is the original, as
+    /// [`Span::confidence`] reads the chosen one's
+    /// ([`Params::edit_confidence`]).
+    pub confidence: f32,
 }
 
 /// The decoder's view of one document.
@@ -1932,6 +1962,7 @@ mod tests {
             chosen: false,
             confidence: 0.0,
             share: 0.0,
+            alternatives: Vec::new(),
         };
         // Units 0..2 and 1..2 overlap; 3..4 reads worse than the original
         // would; 4..5 is apart.
@@ -2086,6 +2117,7 @@ mod tests {
                         chosen: true,
                         confidence: 0.9,
                         share: 0.9,
+                        alternatives: Vec::new(),
                     })
                 })
                 .collect();

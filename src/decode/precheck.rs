@@ -501,6 +501,7 @@ impl Decoder {
                 chosen: false,
                 confidence: 0.0,
                 share: 0.0,
+                alternatives: Vec::new(),
             });
             scored.truncate(if p.joint { p.lattice_candidates } else { 0 });
             let from = out.cands.len();

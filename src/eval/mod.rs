@@ -132,6 +132,10 @@ pub struct CaseOutcome {
     pub short: Vec<Outcome>,
 }
 
+/// How many alternatives `unspin eval` asks of the restorer for each edit
+/// by default ([`RestoreCounts::offered`]).
+pub const ALTERNATIVES: usize = 2;
+
 /// The lengths (words) at which [`run_detect`] also reads each clean text
 /// cut short, to fit how much higher a short document's threshold is
 /// ([`fit_calibration`]).
@@ -199,6 +203,10 @@ pub struct RestoreCounts {
     /// Swaps restored exactly (same span, same original, case-insensitive;
     /// see [`swaps_restored`]).
     pub exact: usize,
+    /// Swaps whose original an edit writes or lists among its
+    /// alternatives ([`Edit::alternatives`]; as many as the decoder was
+    /// asked for, [`ALTERNATIVES`] by default in `unspin eval`).
+    pub offered: usize,
     /// Words the spinner did not touch.
     pub untouched_words: usize,
     /// Of those, words the restorer changed.
@@ -223,6 +231,7 @@ impl std::ops::AddAssign for RestoreCounts {
     fn add_assign(&mut self, o: RestoreCounts) {
         self.swaps += o.swaps;
         self.exact += o.exact;
+        self.offered += o.offered;
         self.untouched_words += o.untouched_words;
         self.false_edited_words += o.false_edited_words;
         self.edits += o.edits;
@@ -249,6 +258,12 @@ pub fn restore_counts_at(doc: &SpunDoc, outcome: &Outcome, min_confidence: f32) 
     };
     // The decoder's edits never overlap, so no swap is counted twice.
     c.exact = edits().map(|e| swaps_restored(doc, e)).sum();
+    c.offered = edits()
+        .map(|e| {
+            let alts = e.alternatives.iter().map(|a| swaps_restored_as(doc, e, &a.new));
+            alts.fold(swaps_restored(doc, e), usize::max)
+        })
+        .sum();
     let in_swap = |a: usize, b: usize| doc.swaps.iter().any(|s| a < s.end && s.start < b);
     for t in tokenize(&doc.text) {
         if t.kind != TokenKind::Word || in_swap(t.start, t.end) {
@@ -270,6 +285,11 @@ pub fn restore_counts_at(doc: &SpunDoc, outcome: &Outcome, min_confidence: f32) 
 /// with the spaces between (one edit of a two-word phrase whose words
 /// were both swapped, [`Spinner::with_neighbours`]). Case is not compared.
 pub fn swaps_restored(doc: &SpunDoc, edit: &Edit) -> usize {
+    swaps_restored_as(doc, edit, &edit.new)
+}
+
+/// [`swaps_restored`] by `edit` had it written `new`.
+pub fn swaps_restored_as(doc: &SpunDoc, edit: &Edit, new: &str) -> usize {
     let first = doc.swaps.partition_point(|s| s.start < edit.start);
     let mut expected = String::new();
     let mut at = edit.start;
@@ -290,7 +310,7 @@ pub fn swaps_restored(doc: &SpunDoc, edit: &Edit) -> usize {
         expected.push_str(&rest[..gap]);
         at += gap;
     }
-    if n > 0 && at == edit.end && edit.new.to_lowercase() == expected.to_lowercase() {
+    if n > 0 && at == edit.end && new.to_lowercase() == expected.to_lowercase() {
         n
     } else {
         0
@@ -330,6 +350,26 @@ pub fn edit_outcomes(cases: &[Case], outcomes: &[CaseOutcome]) -> Vec<EditOutcom
         add(&o.clean, None);
         for ((_, doc), o) in c.spun.iter().zip(&o.spun) {
             add(o, Some(doc));
+        }
+    }
+    out
+}
+
+/// Every alternative of the restorer's edits at each rate of `cases`
+/// ([`Edit::alternatives`]), as [`EditOutcome`]s: right when it writes
+/// the original of the swaps its edit covers.
+pub fn alternative_outcomes(cases: &[Case], outcomes: &[CaseOutcome]) -> Vec<EditOutcome> {
+    let mut out = Vec::new();
+    for (c, o) in cases.iter().zip(outcomes) {
+        for ((_, doc), o) in c.spun.iter().zip(&o.spun) {
+            for e in &o.edits {
+                out.extend(e.alternatives.iter().map(|a| EditOutcome {
+                    confidence: a.confidence,
+                    share: a.share,
+                    right: swaps_restored_as(doc, e, &a.new) > 0,
+                    words: o.words,
+                }));
+            }
         }
     }
     out
@@ -775,6 +815,12 @@ pub struct Summary {
     /// clean is left as written): counts at each rate in `restore`'s
     /// order, then on the clean documents.
     pub only_spun: (Vec<RestoreCounts>, RestoreCounts),
+    /// How many alternatives the restorer listed per edit at most
+    /// ([`crate::decode::Params::alternatives`]).
+    pub alternatives_asked: usize,
+    /// The edits' alternatives at every rate: (how many, the sum of their
+    /// confidences, how many restore a swap exactly).
+    pub alternatives: (usize, f64, usize),
 }
 
 /// The confidence bins of [`Summary::reliability`].
@@ -846,6 +892,11 @@ pub fn summarize(
     let edits: Vec<(f32, bool)> =
         edit_outcomes(cases, outcomes).iter().map(|e| (e.confidence, e.right)).collect();
     s.reliability = reliability(&edits);
+    for a in alternative_outcomes(cases, outcomes) {
+        s.alternatives.0 += 1;
+        s.alternatives.1 += a.confidence as f64;
+        s.alternatives.2 += a.right as usize;
+    }
     let spans: Vec<(f32, bool)> = span_rows(cases, detected, cal)
         .iter()
         .map(|(x, spun)| {
@@ -975,6 +1026,7 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         s.clean_flagged * 100.0
     ));
     out.push_str(&format!("| spin_rate mean absolute error | {:.4} | ≤ 0.03 |\n", s.rate_mae));
+    let n = s.alternatives_asked;
     for (rate, c) in &s.restore {
         let target = if (*rate * 100.0).round() as u32 == 30 { "≥ 70%" } else { "" };
         out.push_str(&format!(
@@ -990,6 +1042,15 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
             c.swaps,
             target
         ));
+        if s.alternatives_asked > 0 {
+            out.push_str(&format!(
+                "| swaps whose original an edit writes or lists among its {n} alternatives at {:.0}% (`restore --alternatives {n}`) | {:.1}% ({} of {}) |  |\n",
+                rate * 100.0,
+                100.0 * c.offered as f32 / c.swaps.max(1) as f32,
+                c.offered,
+                c.swaps,
+            ));
+        }
         out.push_str(&format!(
             "| false edits at {:.0}% (share of untouched words changed) | {:.2}% | ≤ 1% |\n",
             rate * 100.0,
@@ -1060,6 +1121,15 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
         cal.short_doc_extra,
         cal.span_confidence.map(|w| (w * 1000.0).round() / 1000.0)
     ));
+    let (listed, sum, right) = s.alternatives;
+    if listed > 0 {
+        out.push_str(&format!(
+            "\nThe edits' alternatives (`restore --alternatives {}`), every rate: {listed} listed, mean confidence {:.3}, {:.1}% of them the original.\n",
+            s.alternatives_asked,
+            sum / listed as f64,
+            100.0 * right as f64 / listed as f64
+        ));
+    }
     if let Some(table) = confidence_markdown(s) {
         out.push_str(&table);
     }
@@ -1208,6 +1278,7 @@ mod tests {
             old: "x".into(),
             new: "y".into(),
             confidence: 0.5,
+            alternatives: Vec::new(),
         };
         let restored = |n: usize| Outcome {
             edits: (0..n).map(|k| edit(10 * k, 10 * k + 5)).collect(),
@@ -1308,7 +1379,30 @@ mod tests {
     /// An edit of `doc`'s text from `start` to `end` that writes `new`.
     fn edit(doc: &SpunDoc, start: usize, end: usize, new: &str) -> Edit {
         let old = doc.text[start..end].to_string();
-        Edit { start, end, old, new: new.into(), confidence: 1.0 }
+        Edit { start, end, old, new: new.into(), confidence: 1.0, alternatives: Vec::new() }
+    }
+
+    #[test]
+    fn a_swap_is_offered_when_the_edit_or_an_alternative_writes_its_original() {
+        let doc = one_swap();
+        let alt = |new: &str| crate::restore::Alternative {
+            new: new.into(),
+            confidence: 0.1,
+            share: 0.1,
+        };
+        let counts = |new: &str, alts: &[&str]| {
+            let e = Edit {
+                alternatives: alts.iter().map(|a| alt(a)).collect(),
+                ..edit(&doc, 4, 7, new)
+            };
+            let c = restore_counts(&doc, &Outcome { edits: vec![e], ..Default::default() });
+            (c.exact, c.offered)
+        };
+        assert_eq!(counts("two", &[]), (1, 1));
+        assert_eq!(counts("two", &["deux"]), (1, 1));
+        assert_eq!(counts("deux", &["zwei", "Two"]), (0, 1));
+        assert_eq!(counts("deux", &["zwei"]), (0, 0));
+        assert_eq!(counts("deux", &[]), (0, 0));
     }
 
     #[test]
@@ -1469,6 +1563,7 @@ mod tests {
             old: doc.text[start..end].into(),
             new: new.into(),
             confidence,
+            alternatives: Vec::new(),
         };
         let outcome = Outcome {
             edits: vec![edit(4, 7, "two", 0.9), edit(14, 18, "five", 0.4)],
