@@ -1035,20 +1035,15 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
             100.0 * c.swapped_words as f32 / c.words.max(1) as f32
         ));
         out.push_str(&format!(
-            "| swaps restored exactly at {:.0}% | {:.1}% ({} of {}) | {} |\n",
+            "| swaps restored exactly at {:.0}% | {} | {target} |\n",
             rate * 100.0,
-            100.0 * c.exact as f32 / c.swaps.max(1) as f32,
-            c.exact,
-            c.swaps,
-            target
+            share_of(c.exact, c.swaps)
         ));
-        if s.alternatives_asked > 0 {
+        if n > 0 {
             out.push_str(&format!(
-                "| swaps whose original an edit writes or lists among its {n} alternatives at {:.0}% (`restore --alternatives {n}`) | {:.1}% ({} of {}) |  |\n",
+                "| swaps whose original an edit writes or lists among its {n} alternatives at {:.0}% (`restore --alternatives {n}`) | {} |  |\n",
                 rate * 100.0,
-                100.0 * c.offered as f32 / c.swaps.max(1) as f32,
-                c.offered,
-                c.swaps,
+                share_of(c.offered, c.swaps)
             ));
         }
         out.push_str(&format!(
@@ -1064,23 +1059,17 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
     ));
     if let Some((n, flagged, exact, skipped, suggested)) = s.tortured {
         out.push_str(&format!(
-            "| tortured phrases flagged (PPS list, never in the lexicon; half of it) | {:.1}% ({} of {}) | ≥ 70% |\n",
-            100.0 * flagged as f32 / n.max(1) as f32,
-            flagged,
-            n
+            "| tortured phrases flagged (PPS list, never in the lexicon; half of it) | {} | ≥ 70% |\n",
+            share_of(flagged, n)
+        ));
+        let restored = share_of(exact, n);
+        out.push_str(&format!(
+            "| tortured phrases restored exactly | {}; {skipped} uncertain pairs of the whole list skipped) | ≥ 40% |\n",
+            restored.trim_end_matches(')')
         ));
         out.push_str(&format!(
-            "| tortured phrases restored exactly | {:.1}% ({} of {}; {} uncertain pairs of the whole list skipped) | ≥ 40% |\n",
-            100.0 * exact as f32 / n.max(1) as f32,
-            exact,
-            n,
-            skipped
-        ));
-        out.push_str(&format!(
-            "| tortured phrases whose expected phrase `score` suggests (its flagged spans within the phrase, put in place) | {:.1}% ({} of {}) |  |\n",
-            100.0 * suggested as f32 / n.max(1) as f32,
-            suggested,
-            n
+            "| tortured phrases whose expected phrase `score` suggests (its flagged spans within the phrase, put in place) | {} |  |\n",
+            share_of(suggested, n)
         ));
     }
     out.push_str(&format!(
@@ -1163,6 +1152,11 @@ pub fn markdown(s: &Summary, params: &Params, detect: &Params, cal: &Calibration
     }
 
     out
+}
+
+/// "12.5% (1 of 8)".
+fn share_of(part: usize, whole: usize) -> String {
+    format!("{:.1}% ({part} of {whole})", 100.0 * part as f32 / whole.max(1) as f32)
 }
 
 /// The embedding-context settings, in words.
