@@ -16,10 +16,11 @@ fn engines() -> &'static (Scorer, Restorer, Restorer, Restorer) {
     static ENGINES: OnceLock<(Scorer, Restorer, Restorer, Restorer)> = OnceLock::new();
     ENGINES.get_or_init(|| {
         let decoder = Decoder::new(Lexicon::embedded(), Model::Static(LanguageModel::embedded()));
-        let gated = Restorer::new(decoder.clone()).only_spun(Scorer::new(decoder.clone()));
-        let by_rate =
-            Restorer::new(decoder.clone()).min_rate(Scorer::new(decoder.clone()), DEFAULT_MIN_RATE);
-        (Scorer::new(decoder.clone()), Restorer::new(decoder), gated, by_rate)
+        // Every restorer lists alternatives, which change no edit.
+        let restorer = || Restorer::new(decoder.clone()).alternatives(2);
+        let gated = restorer().only_spun(Scorer::new(decoder.clone()));
+        let by_rate = restorer().min_rate(Scorer::new(decoder.clone()), DEFAULT_MIN_RATE);
+        (Scorer::new(decoder.clone()), restorer(), gated, by_rate)
     })
 }
 
@@ -53,6 +54,11 @@ fuzz_target!(|data: &[u8]| {
             !exclude.iter().any(|r| r.start < e.end && e.start < r.end),
             "edit in excluded {e:?}"
         );
+        assert!(e.alternatives.len() <= 2, "{e:?}");
+        for a in &e.alternatives {
+            assert!(a.new != e.new && a.new != e.old, "an alternative is another text: {e:?}");
+            assert!(a.confidence > 0.0 && a.confidence <= 1.0, "{e:?}");
+        }
         at = e.end;
     }
     assert_eq!(
