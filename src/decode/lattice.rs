@@ -314,15 +314,7 @@ impl Decoder {
             let span = &mut analysis.spans[a.span_ix];
             span.alternatives.clear();
             if p.alternatives > 0 {
-                self.spell_alternatives(c.origin, &mut runners_up, total, p.alternatives, span);
-                for alt in &mut span.alternatives {
-                    alt.confidence = edit_confidence(
-                        p.alternative_confidence,
-                        p.edit_confidence_short,
-                        alt.share,
-                        analysis.words,
-                    );
-                }
+                self.spell_alternatives(c.origin, &mut runners_up, total, analysis.words, span);
             }
             origins[a.span_ix] = c.origin;
             span.sources = c.sources;
@@ -345,37 +337,43 @@ impl Decoder {
         }
     }
 
-    /// Fills `span.alternatives` with the `n` heaviest of `runners_up`
-    /// (weight, origin; weights relative to the chosen candidate's, whose
-    /// origin is `chosen`), as shares of `total`. Candidates spelled like
-    /// the chosen one or like a heavier one (the same original from two
-    /// lexicons) add their share to it instead.
+    /// Fills `span.alternatives` with the [`Params::alternatives`]
+    /// heaviest of `runners_up` (weight, origin; weights relative to the
+    /// chosen candidate's, whose origin is `chosen`), as shares of `total`
+    /// with their confidences in a document of `words`. Candidates spelled
+    /// like the chosen one or like a heavier one (the same original from
+    /// two lexicons) add their share to it instead.
     fn spell_alternatives(
         &self,
         chosen: (u16, u32),
         runners_up: &mut [(f32, (u16, u32))],
         total: f32,
-        n: usize,
+        words: usize,
         span: &mut Span,
     ) {
+        let p = &self.params;
         runners_up.sort_by(|a, b| b.0.total_cmp(&a.0));
         let chosen = self.lexicon.original(chosen);
+        let alts = &mut span.alternatives;
         for &(weight, origin) in runners_up.iter() {
             let original = self.lexicon.original(origin);
             if original == chosen {
                 continue;
             }
             let share = weight / total;
-            let alts = &mut span.alternatives;
             match alts.iter().position(|a| a.original == original) {
                 Some(i) => alts[i].share += share,
-                None if alts.len() < n => alts.push(Alternative {
+                None if alts.len() < p.alternatives => alts.push(Alternative {
                     original: original.to_string(),
                     share,
                     confidence: 0.0,
                 }),
                 None => {}
             }
+        }
+        for a in alts.iter_mut() {
+            let weights = p.alternative_confidence;
+            a.confidence = edit_confidence(weights, p.edit_confidence_short, a.share, words);
         }
     }
 

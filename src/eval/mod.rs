@@ -257,13 +257,12 @@ pub fn restore_counts_at(doc: &SpunDoc, outcome: &Outcome, min_confidence: f32) 
         ..Default::default()
     };
     // The decoder's edits never overlap, so no swap is counted twice.
-    c.exact = edits().map(|e| swaps_restored(doc, e)).sum();
-    c.offered = edits()
-        .map(|e| {
-            let alts = e.alternatives.iter().map(|a| swaps_restored_as(doc, e, &a.new));
-            alts.fold(swaps_restored(doc, e), usize::max)
-        })
-        .sum();
+    for e in edits() {
+        let exact = swaps_restored(doc, e);
+        let alts = e.alternatives.iter().map(|a| swaps_restored_as(doc, e, &a.new));
+        c.exact += exact;
+        c.offered += alts.fold(exact, usize::max);
+    }
     let in_swap = |a: usize, b: usize| doc.swaps.iter().any(|s| a < s.end && s.start < b);
     for t in tokenize(&doc.text) {
         if t.kind != TokenKind::Word || in_swap(t.start, t.end) {
