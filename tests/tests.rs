@@ -10,4 +10,5 @@ mod interrupt;
 mod languages;
 mod lexicon;
 mod lm;
+mod readme;
 mod regressions;
