@@ -510,16 +510,29 @@ impl Progress {
         }
         let secs = self.started.elapsed().as_secs_f64().max(1e-6);
         let mb = self.bytes as f64 / 1e6;
+        let size = human_size(self.bytes);
         let skipped =
             if self.skipped > 0 { format!(", {} skipped", self.skipped) } else { String::new() };
         let details = if details.is_empty() { String::new() } else { format!("; {details}") };
         let noun = plural(self.docs, "document");
         eprintln!(
-            "unspin: {} {noun}, {} failed{skipped}{details}; {mb:.1} MB in {secs:.1} s ({:.2} MB/s)",
+            "unspin: {} {noun}, {} failed{skipped}{details}; {size} in {secs:.2} s ({:.2} MB/s)",
             self.docs,
             self.errors,
             mb / secs
         );
+    }
+}
+
+/// A number of bytes as a person reads it: "512 bytes", "48.3 kB",
+/// "5.1 MB", "2.40 GB" (decimal units, as the MB/s of the summary).
+pub fn human_size(bytes: u64) -> String {
+    let b = bytes as f64;
+    match bytes {
+        0..=999 => format!("{bytes} {}", plural(bytes, "byte")),
+        1_000..=999_999 => format!("{:.1} kB", b / 1e3),
+        1_000_000..=999_999_999 => format!("{:.1} MB", b / 1e6),
+        _ => format!("{:.2} GB", b / 1e9),
     }
 }
 
@@ -578,6 +591,16 @@ pub fn mirrored(path: &str, roots: &[PathBuf]) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_size_is_written_in_the_unit_it_reads_best_in() {
+        assert_eq!(human_size(0), "0 bytes");
+        assert_eq!(human_size(1), "1 byte");
+        assert_eq!(human_size(999), "999 bytes");
+        assert_eq!(human_size(4_830), "4.8 kB");
+        assert_eq!(human_size(5_123_456), "5.1 MB");
+        assert_eq!(human_size(2_400_000_000), "2.40 GB");
+    }
 
     #[test]
     fn sizes() {
