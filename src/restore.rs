@@ -69,9 +69,10 @@ pub struct Restored {
 }
 
 /// The estimated spin rate under which `unspin restore` leaves a document
-/// as it is ([`Restorer::min_rate`]) but for its [`strong_spans`]. Chosen on the calibration split (README,
-/// Evaluation): at 0.01, documents spun at 5% are restored as before but
-/// for 1 in 100, and most clean documents are left as written.
+/// as it is ([`Restorer::min_rate`]) but for its [`strong_spans`].
+/// Chosen on the calibration split (README, Evaluation): at 0.01,
+/// documents spun at 5% are restored as before but for 1 in 100, and most
+/// clean documents are left as written.
 pub const DEFAULT_MIN_RATE: f32 = 0.01;
 
 /// A flagged span whose original reads this much likelier than the words
@@ -155,8 +156,8 @@ impl Restorer {
 
     /// Restores only texts whose spin rate `scorer` estimates at `rate` or
     /// more, and within the others only the [`strong_spans`] it flags; a
-    /// text with none comes back
-    /// as it is, with [`Restored::below_min_rate`] set. A text the
+    /// text with none comes back as it is, with
+    /// [`Restored::below_min_rate`] set. A text the
     /// detector finds nothing in is clean or nearly so, and most of what
     /// the restorer would change there is a false edit
     /// ([`DEFAULT_MIN_RATE`]). A `rate` of 0 or less restores every text,
